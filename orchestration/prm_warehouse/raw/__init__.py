@@ -1,0 +1,1 @@
+"""Loading the portal's raw exports into the `raw` schema of the warehouse."""
