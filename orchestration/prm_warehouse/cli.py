@@ -1,0 +1,120 @@
+"""The ``prm-warehouse`` command line: sample exports, builds and the post-build summary."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import os
+import sys
+from pathlib import Path
+
+import click
+
+from .settings import ENV_LANDING_DIR, Settings
+
+logger = logging.getLogger("prm_warehouse")
+
+
+def _configure_logging(verbose: bool) -> None:
+    logging.basicConfig(
+        level=logging.DEBUG if verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+
+
+@click.group()
+@click.option("-v", "--verbose", is_flag=True, help="Log debug messages.")
+def main(verbose: bool) -> None:
+    """prm-warehouse: partner-portal exports to per-person and per-firm KPI marts.
+
+    Settings come from the environment: PRM_LANDING_DIR (landing folder), PRM_WAREHOUSE_PATH
+    (DuckDB file), PRM_SERVING_PATH (the copy BI tools read) and PRM_AS_OF_DATE (YYYY-MM-DD,
+    default today in Japan time).
+    """
+    _configure_logging(verbose)
+
+
+@main.command()
+@click.option(
+    "--out",
+    "out_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    required=True,
+    help="Landing folder to write.",
+)
+@click.option("--scale", type=float, default=0.05, show_default=True, help="1.0 = 5,000 firms.")
+@click.option("--seed", type=int, default=42, show_default=True)
+@click.option("--faulty", is_flag=True, help="Add faulty rows that the loaders quarantine.")
+@click.option(
+    "--last-export-date",
+    type=click.DateTime(formats=["%Y-%m-%d"]),
+    default=None,
+    help="Write only export files dated on or before this day.",
+)
+def sample(
+    out_dir: Path, scale: float, seed: int, faulty: bool, last_export_date: dt.datetime | None
+) -> None:
+    """Write realistic sample exports that follow the raw contract."""
+    from .sample_data import generate_landing
+
+    if scale <= 0:
+        raise click.BadParameter("must be positive", param_hint="--scale")
+    rows = generate_landing(
+        out_dir,
+        scale=scale,
+        seed=seed,
+        faulty=faulty,
+        last_export_date=last_export_date.date() if last_export_date else None,
+    )
+    total = sum(rows.values())
+    click.echo(f"wrote {total:,} rows of sample exports to {out_dir}")
+    for source, count in rows.items():
+        click.echo(f"  {source:<20} {count:>12,}")
+
+
+@main.command()
+@click.option("--full-refresh", is_flag=True, help="Rebuild incremental models from scratch.")
+def build(full_refresh: bool) -> None:
+    """Load the landing folder, build and check every model, publish the marts."""
+    from .pipeline import landing_has_exports, run_build
+    from .sample_data import generate_landing
+    from .summary import render_summary
+
+    settings = Settings.from_env()
+    if not landing_has_exports(settings.landing_dir):
+        if os.environ.get(ENV_LANDING_DIR):
+            raise click.ClickException(f"no export files in {settings.landing_dir}")
+        logger.info("no exports in %s: writing the sample exports", settings.landing_dir)
+        generate_landing(settings.landing_dir)
+    logger.info(
+        "building %s from %s as of %s",
+        settings.warehouse_path,
+        settings.landing_dir,
+        settings.as_of_date,
+    )
+    outcome = run_build(settings, full_refresh=full_refresh)
+    for warning in outcome.warned_checks:
+        click.echo(f"warning: {warning.check} on {warning.asset}: {warning.description}", err=True)
+    if not outcome.success:
+        click.echo(f"build failed (run {outcome.run_id}):", err=True)
+        for reason in outcome.reasons():
+            click.echo(f"  - {reason}", err=True)
+        click.echo("The serving copy still holds the previous publication.", err=True)
+        sys.exit(1)
+    click.echo(f"build succeeded (run {outcome.run_id}); BI tools read {settings.serving_path}")
+    click.echo(render_summary(settings.serving_path))
+
+
+@main.command()
+def summary() -> None:
+    """Print rows per mart and the latest month's funnel from the serving copy."""
+    from .summary import render_summary
+
+    settings = Settings.from_env()
+    if not settings.serving_path.exists():
+        raise click.ClickException(f"nothing published yet at {settings.serving_path}")
+    click.echo(render_summary(settings.serving_path))
+
+
+if __name__ == "__main__":
+    main()

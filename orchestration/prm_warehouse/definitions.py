@@ -1,0 +1,50 @@
+"""The Dagster code location of prm-warehouse: one Definitions object.
+
+Assets: ``raw/*`` (Python loaders), the dbt models (``staging/*``, ``intermediate/*``,
+``marts/*``, ``seeds/*``) and ``serving/marts_publication``. Checks: the loaders'
+quarantine share, every dbt test, and the Great Expectations suites of ``expectations/``.
+"""
+
+from __future__ import annotations
+
+import dagster as dg
+
+from .automation import build_warehouse_job, daily_build_schedule, new_landing_files_sensor
+from .quality.checks import build_mart_suite_checks, build_raw_suite_checks
+from .raw.assets import raw_asset_checks, raw_assets
+from .resources import WarehouseResource
+from .serving import build_publish_asset
+from .settings import Settings
+from .transformations import dbt_models, dbt_resource
+
+MART_SCHEMA = "marts"
+
+
+def mart_asset_keys() -> list[dg.AssetKey]:
+    return sorted(
+        (key for key in dbt_models.keys if key.path[0] == MART_SCHEMA),
+        key=lambda key: key.to_user_string(),
+    )
+
+
+def build_definitions(settings: Settings | None = None) -> dg.Definitions:
+    settings = settings or Settings.from_env()
+    marts = mart_asset_keys()
+    return dg.Definitions(
+        assets=[*raw_assets, dbt_models, build_publish_asset(marts)],
+        asset_checks=[
+            *raw_asset_checks,
+            *build_raw_suite_checks(),
+            *build_mart_suite_checks(),
+        ],
+        jobs=[build_warehouse_job],
+        schedules=[daily_build_schedule],
+        sensors=[new_landing_files_sensor],
+        resources={
+            "warehouse": WarehouseResource.from_settings(settings),
+            "dbt": dbt_resource,
+        },
+    )
+
+
+defs = build_definitions()

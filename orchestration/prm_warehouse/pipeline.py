@@ -1,0 +1,150 @@
+"""Run the warehouse job in this process and say plainly whether it worked.
+
+The command line and the end-to-end tests both go through :func:`run_build`, so what a
+user runs is what the tests prove.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import dagster as dg
+
+from .locking import warehouse_write_lock
+from .settings import PROJECT_ROOT, Settings
+
+logger = logging.getLogger(__name__)
+
+DAGSTER_HOME_DIR = PROJECT_ROOT / ".dagster_home"
+
+
+@dataclass(frozen=True)
+class CheckFailure:
+    asset: str
+    check: str
+    severity: str
+    description: str
+
+
+@dataclass
+class BuildOutcome:
+    run_id: str
+    success: bool
+    failed_steps: list[str] = field(default_factory=list)
+    failed_checks: list[CheckFailure] = field(default_factory=list)
+    warned_checks: list[CheckFailure] = field(default_factory=list)
+    skipped_steps: list[str] = field(default_factory=list)
+    materialized: list[str] = field(default_factory=list)
+
+    def reasons(self) -> list[str]:
+        """Why the build failed, one line each, most specific first."""
+        lines = [
+            f"check {f.check} on {f.asset} failed ({f.severity}): {f.description}"
+            for f in self.failed_checks
+        ]
+        lines += [f"step failed: {step}" for step in self.failed_steps]
+        if self.skipped_steps and not self.success:
+            lines.append(
+                "not run because an upstream step or blocking check failed: "
+                + ", ".join(sorted(self.skipped_steps))
+            )
+        return lines
+
+
+def project_instance() -> dg.DagsterInstance:
+    """The Dagster instance of the project folder (runs show in ``dagster dev``).
+
+    ``DAGSTER_HOME`` wins when set; otherwise ``.dagster_home/`` in the project, configured
+    by the project's ``dagster.yaml``.
+    """
+    if not os.environ.get("DAGSTER_HOME"):
+        DAGSTER_HOME_DIR.mkdir(exist_ok=True)
+        config = DAGSTER_HOME_DIR / "dagster.yaml"
+        project_config = PROJECT_ROOT / "dagster.yaml"
+        if project_config.exists() and (
+            not config.exists() or config.read_bytes() != project_config.read_bytes()
+        ):
+            config.write_bytes(project_config.read_bytes())
+        os.environ["DAGSTER_HOME"] = os.fspath(DAGSTER_HOME_DIR)
+    return dg.DagsterInstance.get()
+
+
+def _check_failure(evaluation: dg.AssetCheckEvaluation) -> CheckFailure:
+    return CheckFailure(
+        asset=evaluation.asset_key.to_user_string(),
+        check=evaluation.check_name,
+        severity=evaluation.severity.value,
+        description=evaluation.description or "",
+    )
+
+
+def outcome_of(result: dg.ExecuteInProcessResult) -> BuildOutcome:
+    failed_checks: list[CheckFailure] = []
+    warned_checks: list[CheckFailure] = []
+    for evaluation in result.get_asset_check_evaluations():
+        if evaluation.passed:
+            continue
+        if evaluation.severity == dg.AssetCheckSeverity.ERROR:
+            failed_checks.append(_check_failure(evaluation))
+        else:
+            warned_checks.append(_check_failure(evaluation))
+    failed_steps = sorted(result.get_failed_step_keys())
+    skipped = sorted({event.step_key for event in result.get_step_skipped_events() if event.step_key})
+    materialized = sorted(
+        {
+            event.asset_key.to_user_string()
+            for event in result.get_asset_materialization_events()
+            if event.asset_key is not None
+        }
+    )
+    return BuildOutcome(
+        run_id=result.run_id,
+        success=result.success and not failed_checks and not failed_steps,
+        failed_steps=failed_steps,
+        failed_checks=failed_checks,
+        warned_checks=warned_checks,
+        skipped_steps=skipped,
+        materialized=materialized,
+    )
+
+
+def run_build(
+    settings: Settings,
+    *,
+    full_refresh: bool = False,
+    instance: dg.DagsterInstance | None = None,
+) -> BuildOutcome:
+    """Materialize every asset of the warehouse job in this process.
+
+    Holds the warehouse write lock for the whole run: a second build waits for the first.
+    """
+    from .definitions import build_definitions  # imported late: it parses the dbt project
+
+    settings.warehouse_path.parent.mkdir(parents=True, exist_ok=True)
+    defs = build_definitions(settings)
+    job = defs.resolve_job_def("build_warehouse")
+    run_config = {"ops": {"dbt_models": {"config": {"full_refresh": full_refresh}}}}
+    with warehouse_write_lock(settings.warehouse_path):
+        result = job.execute_in_process(
+            run_config=run_config,
+            instance=instance if instance is not None else project_instance(),
+            raise_on_error=False,
+        )
+    outcome = outcome_of(result)
+    logger.info(
+        "run %s: %s; %d assets materialized, %d checks failed, %d warned, %d steps skipped",
+        outcome.run_id,
+        "succeeded" if outcome.success else "FAILED",
+        len(outcome.materialized),
+        len(outcome.failed_checks),
+        len(outcome.warned_checks),
+        len(outcome.skipped_steps),
+    )
+    return outcome
+
+
+def landing_has_exports(landing_dir: Path) -> bool:
+    return landing_dir.is_dir() and any(p.is_file() for p in landing_dir.glob("*/*"))

@@ -1,0 +1,115 @@
+"""The dbt project as Dagster assets: every model and seed an asset, every dbt test a check.
+
+Asset keys follow the warehouse: a model lives at ``[<schema>, <model name>]`` (for example
+``marts/fct_deal_funnel``) and a dbt source ``portal.<table>`` is the raw asset
+``raw/<table>`` that the Python loaders materialize, so lineage runs from the landing
+folder to the marts. Error-severity dbt tests become blocking asset checks (dagster-dbt's
+default), so a failed test stops the Python assets downstream of its model.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+import dagster as dg
+from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_assets
+
+from .resources import WarehouseResource
+from .settings import DBT_PROJECT_DIR, ENV_WAREHOUSE_PATH
+
+DBT_SOURCE_NAME = "portal"
+RAW_ASSET_PREFIX = "raw"
+
+dbt_project = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR)
+
+
+def ensure_manifest(project: DbtProject = dbt_project, *, force: bool = False) -> None:
+    """Parse the dbt project when its manifest is missing (or always, with ``force``).
+
+    ``dagster dev`` re-parses on every reload through ``prepare_if_dev``; the command line
+    and the tests call this so that a fresh clone works without a separate parse step.
+    """
+    if force or not project.manifest_path.exists():
+        project.preparer.prepare(project)
+
+
+ensure_manifest()
+dbt_project.prepare_if_dev()
+
+
+class WarehouseDbtTranslator(DagsterDbtTranslator):
+    """Keys by warehouse schema; raw sources map onto the loaders' assets."""
+
+    def get_asset_key(self, dbt_resource_props: Mapping[str, Any]) -> dg.AssetKey:
+        resource_type = dbt_resource_props["resource_type"]
+        if resource_type == "source":
+            return dg.AssetKey([RAW_ASSET_PREFIX, dbt_resource_props["name"]])
+        schema = dbt_resource_props.get("config", {}).get("schema") or "main"
+        return dg.AssetKey([schema, dbt_resource_props["name"]])
+
+    def get_group_name(self, dbt_resource_props: Mapping[str, Any]) -> str | None:
+        if dbt_resource_props["resource_type"] == "source":
+            return RAW_ASSET_PREFIX
+        return dbt_resource_props.get("config", {}).get("schema") or "dbt"
+
+
+@contextlib.contextmanager
+def _warehouse_env(warehouse_path: str) -> Iterator[None]:
+    """dbt reads the warehouse path from the environment (profiles.yml)."""
+    previous = os.environ.get(ENV_WAREHOUSE_PATH)
+    os.environ[ENV_WAREHOUSE_PATH] = warehouse_path
+    try:
+        yield
+    finally:
+        if previous is None:
+            os.environ.pop(ENV_WAREHOUSE_PATH, None)
+        else:
+            os.environ[ENV_WAREHOUSE_PATH] = previous
+
+
+def dbt_build_args(as_of_date: str, *, full_refresh: bool = False) -> list[str]:
+    """Arguments of the ``dbt build`` that the warehouse job runs."""
+    args = ["build", "--vars", json.dumps({"as_of_date": as_of_date})]
+    if full_refresh:
+        args.append("--full-refresh")
+    return args
+
+
+class DbtBuildConfig(dg.Config):
+    full_refresh: bool = False
+
+
+@dbt_assets(
+    manifest=dbt_project.manifest_path,
+    project=dbt_project,
+    dagster_dbt_translator=WarehouseDbtTranslator(),
+    name="dbt_models",
+)
+def dbt_models(
+    context: dg.AssetExecutionContext,
+    config: DbtBuildConfig,
+    dbt: DbtCliResource,
+    warehouse: WarehouseResource,
+):
+    as_of_date = warehouse.resolved_as_of_date().isoformat()
+    context.log.info(
+        "dbt build as of %s into %s (full refresh: %s)",
+        as_of_date,
+        warehouse.warehouse_path,
+        config.full_refresh,
+    )
+    with _warehouse_env(warehouse.absolute_warehouse_path()):
+        invocation = dbt.cli(
+            dbt_build_args(as_of_date, full_refresh=config.full_refresh),
+            context=context,
+            # One target folder keeps dbt's partial parsing between runs.
+            target_path=dbt_project.target_path,
+        )
+        yield from invocation.stream()
+
+
+dbt_resource = DbtCliResource(project_dir=dbt_project, profiles_dir=os.fspath(DBT_PROJECT_DIR))
