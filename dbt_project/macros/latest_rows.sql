@@ -1,0 +1,51 @@
+{#- De-duplication of raw tables. Every raw table keeps every delivered row together with
+    its lineage (_file_name, _export_date, _line_number), so staging decides which copy of
+    a record is the truth. Both macros return a select of every column of `relation` plus
+    one helper rank column; callers name the columns they keep. `relation` is a relation or
+    the name of a CTE, `key` the column that identifies a record. Only standard window
+    functions and scalar subqueries are used, so no adapter needs its own version. -#}
+
+{#- Snapshot sources: every file is a full export, the newest file is the truth. Keeps the
+    rows of the newest file (highest _export_date, then highest _file_name on that date)
+    and, should that file hold a key twice, the copy on the later line. -#}
+{% macro latest_snapshot_rows(relation, key) -%}
+    select ranked.*
+    from (
+        select
+            delivered.*,
+            row_number() over (
+                partition by delivered.{{ key }}
+                order by delivered._line_number desc
+            ) as _row_rank_in_file
+        from {{ relation }} as delivered
+        where
+            delivered._export_date = (
+                select max(_export_date) from {{ relation }}
+            )
+            and delivered._file_name = (
+                select max(_file_name) from {{ relation }}
+                where _export_date = (select max(_export_date) from {{ relation }})
+            )
+    ) as ranked
+    where ranked._row_rank_in_file = 1
+{%- endmacro %}
+
+{#- Event sources: batches overlap and a corrected copy of an event can arrive later. Keeps
+    one row per key: the latest delivered copy (highest _export_date, then _file_name,
+    then _line_number). -#}
+{% macro latest_delivered_rows(relation, key) -%}
+    select ranked.*
+    from (
+        select
+            delivered.*,
+            row_number() over (
+                partition by delivered.{{ key }}
+                order by
+                    delivered._export_date desc,
+                    delivered._file_name desc,
+                    delivered._line_number desc
+            ) as _delivery_rank
+        from {{ relation }} as delivered
+    ) as ranked
+    where ranked._delivery_rank = 1
+{%- endmacro %}

@@ -1,0 +1,27 @@
+with
+
+source as (
+    select * from {{ source('portal', 'partner_users') }}
+),
+
+latest as (
+    {{ prm_warehouse.latest_snapshot_rows('source', 'user_id') }}
+),
+
+final as (
+    select
+        user_id,
+        partner_id,
+        trim(full_name) as full_name,
+        trim(email) as email,
+        trim(job_role) as job_role,
+        is_certified,
+        account_issued_at,
+        lower(trim(status)) as user_status,
+        updated_at,
+        _file_name,
+        _line_number
+    from latest
+)
+
+select * from final

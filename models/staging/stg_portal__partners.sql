@@ -1,0 +1,25 @@
+with
+
+source as (
+    select * from {{ source('portal', 'partners') }}
+),
+
+latest as (
+    {{ prm_warehouse.latest_snapshot_rows('source', 'partner_id') }}
+),
+
+final as (
+    select
+        partner_id,
+        trim(partner_name) as partner_name,
+        trim(prefecture) as prefecture,
+        trim(office_size_band) as office_size_band,
+        advisor_rank,
+        joined_program_on,
+        updated_at,
+        _file_name,
+        _line_number
+    from latest
+)
+
+select * from final
