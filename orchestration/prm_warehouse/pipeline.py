@@ -92,7 +92,9 @@ def outcome_of(result: dg.ExecuteInProcessResult) -> BuildOutcome:
         else:
             warned_checks.append(_check_failure(evaluation))
     failed_steps = sorted(result.get_failed_step_keys())
-    skipped = sorted({event.step_key for event in result.get_step_skipped_events() if event.step_key})
+    skipped = sorted(
+        {event.step_key for event in result.get_step_skipped_events() if event.step_key}
+    )
     materialized = sorted(
         {
             event.asset_key.to_user_string()
@@ -121,7 +123,10 @@ def run_build(
 
     Holds the warehouse write lock for the whole run: a second build waits for the first.
     """
-    from .definitions import build_definitions  # imported late: it parses the dbt project
+    from .dbt_manifest import ensure_manifest
+
+    ensure_manifest(force=True)  # models or seeds may have changed since the last parse
+    from .definitions import build_definitions  # imported late: it loads the manifest
 
     settings.warehouse_path.parent.mkdir(parents=True, exist_ok=True)
     defs = build_definitions(settings)

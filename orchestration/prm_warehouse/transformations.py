@@ -7,8 +7,6 @@ folder to the marts. Error-severity dbt tests become blocking asset checks (dags
 default), so a failed test stops the Python assets downstream of its model.
 """
 
-from __future__ import annotations
-
 import contextlib
 import json
 import os
@@ -16,26 +14,14 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 import dagster as dg
-from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_assets
+from dagster_dbt import DagsterDbtTranslator, DbtCliResource, dbt_assets
 
+from .dbt_manifest import dbt_cli_resource, dbt_project, ensure_manifest
 from .resources import WarehouseResource
-from .settings import DBT_PROJECT_DIR, ENV_WAREHOUSE_PATH
+from .settings import ENV_WAREHOUSE_PATH
 
 DBT_SOURCE_NAME = "portal"
 RAW_ASSET_PREFIX = "raw"
-
-dbt_project = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR)
-
-
-def ensure_manifest(project: DbtProject = dbt_project, *, force: bool = False) -> None:
-    """Parse the dbt project when its manifest is missing (or always, with ``force``).
-
-    ``dagster dev`` re-parses on every reload through ``prepare_if_dev``; the command line
-    and the tests call this so that a fresh clone works without a separate parse step.
-    """
-    if force or not project.manifest_path.exists():
-        project.preparer.prepare(project)
-
 
 ensure_manifest()
 dbt_project.prepare_if_dev()
@@ -112,4 +98,4 @@ def dbt_models(
         yield from invocation.stream()
 
 
-dbt_resource = DbtCliResource(project_dir=dbt_project, profiles_dir=os.fspath(DBT_PROJECT_DIR))
+dbt_resource = dbt_cli_resource()

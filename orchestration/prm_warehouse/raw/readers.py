@@ -1,0 +1,1065 @@
+"""Reading the portal's export files: discovery, decoding, parsing and normalising.
+
+A reader turns one delivered file into typed columns (one Python list per contract
+column, in file order) plus the physical line each record starts on, and a list of
+quarantine records for the rows that cannot be read. Nothing here touches the
+warehouse; ``loader.py`` writes what the readers return.
+
+Rules (see the raw contract):
+
+- files live in ``<landing>/<source>/`` and are named
+  ``<source>_<YYYYMMDD>[_<anything>].<csv|jsonl|json>``; other entries are skipped and
+  reported; a file whose real path lies outside the landing root is refused;
+- encoding: UTF-8 with BOM, UTF-8, else CP932 (decoded with Python's ``cp932`` codec);
+- CSV via the ``csv`` module (quoted commas and line breaks, LF or CRLF); JSONL one
+  object per line; ``.json`` one array of objects;
+- values are trimmed; ``''``, ``NULL``, ``-`` and whitespace-only mean no value;
+- CSV timestamps without an offset are Japan time; JSON timestamps must carry an
+  offset; every timestamp is returned as a UTC-aware ``datetime``. Besides the contract's
+  forms, one-digit months, days and hours (``2026/4/1 9:00``), fractions of a second and
+  an explicit offset are read too: they are unambiguous;
+- identifiers stay text.
+
+Speed: the reader is on the path of every build, and event files hold millions of rows.
+The common case is handled in bulk (the CSV module or one JSON decode for the whole file,
+C-level ``map`` over columns, one conversion per distinct value, one shape check for a
+whole timestamp column); whenever the bulk path meets something unusual it hands the file
+or column to the value-by-value path, which is the reference for every rule above and
+produces the quarantine reasons.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import datetime as dt
+import io
+import itertools
+import json
+import math
+import operator
+import re
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .contract import SOURCES_BY_NAME, Column, Source
+
+UTC = dt.UTC
+# Japan has had no daylight saving time since 1951: a fixed offset is exact and cheap.
+JST_OFFSET = dt.timedelta(hours=9)
+NULL_TOKENS = frozenset({"", "NULL", "-"})
+FILE_FORMATS = ("csv", "jsonl", "json")
+
+BOOL_TOKENS: dict[str, bool] = {
+    "true": True,
+    "false": False,
+    "TRUE": True,
+    "FALSE": False,
+    "True": True,
+    "False": False,
+    "1": True,
+    "0": False,
+    "○": True,
+    "×": False,
+}
+
+_DATE_RE = re.compile(r"(\d{4})([-/])(\d{1,2})\2(\d{1,2})")
+# `YYYY-MM-DD HH:MM:SS` and `YYYY/MM/DD HH:MM` (and the same with one-digit month, day or
+# hour as spreadsheet software writes them), optional fraction, optional offset.
+_TIMESTAMP_RE = re.compile(
+    r"(\d{4})([-/])(\d{1,2})\2(\d{1,2})[ T](\d{1,2}):(\d{2})"
+    r"(?::(\d{2})(?:[.,](\d{1,6}))?)?"
+    r" ?(Z|z|[+-]\d{2}(?::?\d{2})?)?"
+)
+
+
+class RawInputError(Exception):
+    """A landing file that cannot be read at all; the message names the file and cause."""
+
+
+@dataclass(frozen=True)
+class LandingFile:
+    """A file in a source's landing folder whose name follows the contract."""
+
+    source: str
+    path: Path
+    file_name: str
+    export_date: dt.date
+    file_format: str  # csv, jsonl or json (from the extension)
+
+
+@dataclass(frozen=True)
+class SkippedFile:
+    """An entry of a source's landing folder that is not a contract file."""
+
+    file_name: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class Discovery:
+    files: tuple[LandingFile, ...]
+    skipped: tuple[SkippedFile, ...]
+
+
+@dataclass(frozen=True)
+class QuarantineRecord:
+    file_name: str
+    line_number: int | None
+    reason: str
+    record: str | None
+
+
+@dataclass
+class ParsedFile:
+    """One file read into typed columns; rows that cannot be read are in ``quarantined``."""
+
+    source: Source
+    file_name: str
+    encoding: str
+    columns: dict[str, list[Any]]
+    line_numbers: list[int]
+    quarantined: list[QuarantineRecord] = field(default_factory=list)
+
+    @property
+    def row_count(self) -> int:
+        return len(self.line_numbers)
+
+    def rows(self) -> Iterator[dict[str, Any]]:
+        """Rows as dicts (contract columns plus ``_line_number``); for inspection and tests."""
+        names = list(self.columns)
+        for index, line in enumerate(self.line_numbers):
+            row = {name: self.columns[name][index] for name in names}
+            row["_line_number"] = line
+            yield row
+
+
+# --------------------------------------------------------------------------- discovery
+
+
+def file_name_pattern(source: str) -> re.Pattern[str]:
+    return re.compile(
+        rf"{re.escape(source)}_(\d{{8}})(?:_(.+))?\.({'|'.join(FILE_FORMATS)})",
+        re.IGNORECASE,
+    )
+
+
+def _inside(path: Path, root: Path) -> bool:
+    return path == root or path.is_relative_to(root)
+
+
+def discover_files(landing_dir: str | Path, source: Source | str) -> Discovery:
+    """The contract files of one source, sorted by export date then name.
+
+    Entries whose names do not follow the contract (and sub-folders) are returned as
+    skipped. A matching entry that resolves outside the landing root (a symlink pointing
+    elsewhere) is refused with ``RawInputError``, as is a source folder that does.
+    """
+    src = SOURCES_BY_NAME[source] if isinstance(source, str) else source
+    root = Path(landing_dir).resolve()
+    folder = Path(landing_dir) / src.name
+    if not folder.exists():
+        return Discovery(files=(), skipped=())
+    if not _inside(folder.resolve(), root):
+        raise RawInputError(f"{folder}: refused, the folder resolves outside the landing root")
+    pattern = file_name_pattern(src.name)
+    files: list[LandingFile] = []
+    skipped: list[SkippedFile] = []
+    for entry in sorted(folder.iterdir(), key=lambda p: p.name):
+        name = entry.name
+        match = pattern.fullmatch(name)
+        if match is None:
+            skipped.append(SkippedFile(name, "name does not follow the landing-file pattern"))
+            continue
+        real = entry.resolve()
+        if not _inside(real, root):
+            raise RawInputError(f"{entry}: refused, the file resolves outside the landing root")
+        if not real.is_file():
+            skipped.append(SkippedFile(name, "not a regular file"))
+            continue
+        try:
+            export_date = dt.datetime.strptime(match.group(1), "%Y%m%d").date()
+        except ValueError as exc:
+            raise RawInputError(
+                f"{entry}: the export date {match.group(1)!r} in the file name is not a date"
+            ) from exc
+        files.append(
+            LandingFile(
+                source=src.name,
+                path=entry,
+                file_name=name,
+                export_date=export_date,
+                file_format=match.group(3).lower(),
+            )
+        )
+    files.sort(key=lambda f: (f.export_date, f.file_name))
+    return Discovery(files=tuple(files), skipped=tuple(skipped))
+
+
+def check_inside_landing(path: str | Path, landing_dir: str | Path) -> Path:
+    """The path, if its real location is inside the landing root; else ``RawInputError``."""
+    real = Path(path).resolve()
+    if not _inside(real, Path(landing_dir).resolve()):
+        raise RawInputError(f"{path}: refused, the file is outside the landing root {landing_dir}")
+    return real
+
+
+# --------------------------------------------------------------------------- decoding
+
+
+def decode(data: bytes, label: str) -> tuple[str, str]:
+    """(text, encoding): UTF-8 with BOM, UTF-8, else CP932; ``RawInputError`` otherwise."""
+    if data.startswith(codecs.BOM_UTF8):
+        try:
+            return data[len(codecs.BOM_UTF8) :].decode("utf-8"), "utf-8-sig"
+        except UnicodeDecodeError as exc:
+            raise RawInputError(
+                f"{label}: starts with a UTF-8 BOM but is not UTF-8 ({exc})"
+            ) from exc
+    try:
+        return data.decode("utf-8"), "utf-8"
+    except UnicodeDecodeError as utf8_error:
+        try:
+            return data.decode("cp932"), "cp932"
+        except UnicodeDecodeError as cp932_error:
+            raise RawInputError(
+                f"{label}: cannot decode the file: not UTF-8 ({utf8_error}) "
+                f"and not CP932 ({cp932_error})"
+            ) from cp932_error
+
+
+# --------------------------------------------------------------------------- values
+#
+# Each converter takes the delivered values of one column and returns the typed values
+# plus {row index: reason} for the values that cannot be read. CSV values are strings;
+# JSON values may also be numbers, booleans, null or nested structures.
+
+Converted = tuple[list[Any], dict[int, str]]
+
+
+def _show(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
+def _clean(value: Any) -> Any:
+    """Trim strings and map the null tokens to None; other JSON scalars pass through."""
+    if value.__class__ is str:
+        value = value.strip()
+        return None if value in NULL_TOKENS else value
+    return value
+
+
+_NULLS_TO_NONE: dict[str, None] = dict.fromkeys(NULL_TOKENS)
+
+
+def _strings_cleaned(values: list[Any]) -> list[str | None] | None:
+    """Trimmed strings with the null tokens as None, in C loops; None unless all are strings.
+
+    Every CSV column and most JSON ones are all strings; the converters' fast paths start here.
+    """
+    if not all(map(str.__instancecheck__, values)):
+        return None
+    stripped = list(map(str.strip, values))
+    return list(map(_NULLS_TO_NONE.get, stripped, stripped))
+
+
+def _by_distinct_value(
+    values: list[Any], name: str, one_by_one: Callable[[list[Any], str], Converted]
+) -> Converted:
+    """Convert each distinct string once with `one_by_one`, then map all values in C.
+
+    Snapshot columns repeat few values (dates, flags, ranks); event timestamps that did not
+    fit the bulk path are converted once per distinct value too.
+    """
+    cleaned = _strings_cleaned(values)
+    if cleaned is None:
+        return one_by_one(values, name)
+    distinct = [value for value in set(cleaned) if value is not None]
+    parsed, bad_distinct = one_by_one(distinct, name)
+    out = list(map(dict(zip(distinct, parsed, strict=True)).get, cleaned))
+    if not bad_distinct:
+        return out, {}
+    reasons = {distinct[index]: reason for index, reason in bad_distinct.items()}
+    bad = {index: reasons[value] for index, value in enumerate(cleaned) if value in reasons}
+    return out, bad
+
+
+def _convert_text(values: list[Any], name: str) -> Converted:
+    cleaned = _strings_cleaned(values)
+    if cleaned is not None:
+        return cleaned, {}
+    bad: dict[int, str] = {}
+    out: list[Any] = []
+    append = out.append
+    for index, value in enumerate(values):
+        if value is None:
+            append(None)
+        elif value.__class__ is str:
+            value = value.strip()
+            append(None if value in NULL_TOKENS else value)
+        elif isinstance(value, (bool, dict, list)):
+            append(None)
+            bad[index] = f"{name}: expected text, found {_show(value)}"
+        elif isinstance(value, int):
+            append(str(value))
+        else:
+            append(None)
+            bad[index] = f"{name}: expected text, found {_show(value)}"
+    return out, bad
+
+
+def _convert_bool(values: list[Any], name: str) -> Converted:
+    return _by_distinct_value(values, name, _convert_bool_one_by_one)
+
+
+def _convert_bool_one_by_one(values: list[Any], name: str) -> Converted:
+    bad: dict[int, str] = {}
+    out: list[Any] = []
+    append = out.append
+    tokens = BOOL_TOKENS
+    for index, raw in enumerate(values):
+        value = _clean(raw)
+        if value is None:
+            append(None)
+        elif value.__class__ is str:
+            parsed = tokens.get(value)
+            if parsed is None:
+                bad[index] = f"{name}: not a boolean: {_show(raw)}"
+            append(parsed)
+        elif value.__class__ is bool:
+            append(value)
+        elif value.__class__ is int and value in (0, 1):
+            append(bool(value))
+        else:
+            append(None)
+            bad[index] = f"{name}: not a boolean: {_show(raw)}"
+    return out, bad
+
+
+def _convert_int(values: list[Any], name: str) -> Converted:
+    return _by_distinct_value(values, name, _convert_int_one_by_one)
+
+
+def _convert_int_one_by_one(values: list[Any], name: str) -> Converted:
+    bad: dict[int, str] = {}
+    out: list[Any] = []
+    append = out.append
+    for index, raw in enumerate(values):
+        value = _clean(raw)
+        if value is None:
+            append(None)
+            continue
+        parsed: int | None = None
+        if value.__class__ is str:
+            if "_" not in value:
+                try:
+                    parsed = int(value)
+                except ValueError:
+                    parsed = None
+        elif value.__class__ is int:
+            parsed = value
+        elif value.__class__ is float and value.is_integer():
+            parsed = int(value)
+        if parsed is None or not -(2**63) <= parsed < 2**63:
+            bad[index] = f"{name}: not a whole number: {_show(raw)}"
+            parsed = None
+        append(parsed)
+    return out, bad
+
+
+def _convert_number(values: list[Any], name: str) -> Converted:
+    # Fast path: every value a JSON number, or a numeric string or null token; all finite.
+    cleaned = _strings_cleaned(values)
+    present = values if cleaned is None else [v for v in cleaned if v is not None]
+    kinds = set(map(type, present))
+    if (kinds <= {int, float}) or (kinds == {str} and "_" not in "".join(present)):
+        try:
+            numbers = list(map(float, present))
+        except (ValueError, TypeError):
+            pass
+        else:
+            if all(map(math.isfinite, numbers)):
+                if cleaned is None or len(numbers) == len(cleaned):
+                    return numbers, {}
+                found = iter(numbers)
+                return [None if v is None else next(found) for v in cleaned], {}
+    return _convert_number_one_by_one(values, name)
+
+
+def _convert_number_one_by_one(values: list[Any], name: str) -> Converted:
+    bad: dict[int, str] = {}
+    out: list[Any] = []
+    append = out.append
+    isfinite = math.isfinite
+    for index, raw in enumerate(values):
+        cls = raw.__class__
+        if (cls is float or cls is int) and isfinite(raw):
+            append(float(raw))
+            continue
+        value = _clean(raw)
+        if value is None:
+            append(None)
+            continue
+        parsed: float | None = None
+        if value.__class__ is str:
+            if "_" not in value:
+                try:
+                    parsed = float(value)
+                except ValueError:
+                    parsed = None
+        elif value.__class__ is int or value.__class__ is float:
+            parsed = float(value)
+        if parsed is None or not isfinite(parsed):
+            bad[index] = f"{name}: not a number: {_show(raw)}"
+            parsed = None
+        append(parsed)
+    return out, bad
+
+
+def _convert_date(values: list[Any], name: str) -> Converted:
+    return _by_distinct_value(values, name, _convert_date_one_by_one)
+
+
+def _convert_date_one_by_one(values: list[Any], name: str) -> Converted:
+    bad: dict[int, str] = {}
+    out: list[Any] = []
+    append = out.append
+    cache: dict[str, dt.date] = {}
+    match = _DATE_RE.fullmatch
+    for index, raw in enumerate(values):
+        value = _clean(raw)
+        if value is None:
+            append(None)
+            continue
+        if value.__class__ is str:
+            parsed = cache.get(value)
+            if parsed is None:
+                found = match(value)
+                if found is not None:
+                    try:
+                        parsed = dt.date(int(found[1]), int(found[3]), int(found[4]))
+                    except ValueError:
+                        parsed = None
+                    if parsed is not None:
+                        cache[value] = parsed
+        else:
+            parsed = None
+        if parsed is None:
+            bad[index] = f"{name}: not a date: {_show(raw)}"
+        append(parsed)
+    return out, bad
+
+
+_OFFSETS: dict[str, dt.timedelta] = {}
+
+
+def _offset(text: str) -> dt.timedelta:
+    known = _OFFSETS.get(text)
+    if known is not None:
+        return known
+    if text in ("Z", "z"):
+        offset = dt.timedelta(0)
+    else:
+        sign = -1 if text[0] == "-" else 1
+        digits = text[1:].replace(":", "")
+        hours, minutes = int(digits[:2]), int(digits[2:4] or 0)
+        if hours > 23 or minutes > 59:
+            raise ValueError(f"bad offset {text!r}")
+        offset = sign * dt.timedelta(hours=hours, minutes=minutes)
+    _OFFSETS[text] = offset
+    return offset
+
+
+def _slow_timestamp(value: str) -> dt.datetime | None:
+    """A UTC-aware value if the text carries an offset, a naive one if not, None if bad."""
+    found = _TIMESTAMP_RE.fullmatch(value)
+    if found is None:
+        return None
+    fraction = found[8]
+    try:
+        parsed = dt.datetime(
+            int(found[1]),
+            int(found[3]),
+            int(found[4]),
+            int(found[5]),
+            int(found[6]),
+            int(found[7] or 0),
+            int(fraction.ljust(6, "0")) if fraction else 0,
+        )
+        zone = found[9]
+        if zone is not None:
+            parsed = parsed.replace(tzinfo=UTC) - _offset(zone)
+    except (ValueError, OverflowError):
+        return None
+    return parsed
+
+
+_UTC_SUFFIX = itertools.repeat("Z")
+
+
+def _same_char(joined: str, start: int, step: int, allowed: str) -> bool:
+    """Whether every value (all `step` long, concatenated) has an allowed char at `start`."""
+    return set(joined[start::step]) <= set(allowed)
+
+
+def _timestamps_fast(values: list[Any], naive_is_japan: bool) -> list[dt.datetime] | None:
+    """The column in bulk when every value has one exact common shape; None otherwise.
+
+    Event files hold millions of timestamps written by one program, so they share one
+    shape: ``YYYY-MM-DD HH:MM:SS`` (CSV), ``YYYY-MM-DDTHH:MM:SS+09:00`` or ``...Z`` (JSON).
+    The shape is checked for all values at once (equal lengths, the separators at their
+    positions), then ``fromisoformat`` reads them in C loops; any value it rejects sends the
+    whole column to the value-by-value path, which names the bad values.
+    """
+    if not values or not all(map(str.__instancecheck__, values)):
+        return None
+    lengths = set(map(len, values))
+    if len(lengths) != 1:
+        return None
+    (length,) = lengths
+    joined = "".join(values)
+    if not (
+        length in (19, 20, 25)
+        and _same_char(joined, 4, length, "-")
+        and _same_char(joined, 7, length, "-")
+        and _same_char(joined, 10, length, "T ")
+        and _same_char(joined, 13, length, ":")
+        and _same_char(joined, 16, length, ":")
+    ):
+        return None
+    fromisoformat = dt.datetime.fromisoformat
+    try:
+        if length == 19:  # no offset: Japan time in CSV, refused in JSON
+            if not naive_is_japan:
+                return None
+            utc_wall = map(fromisoformat, map(operator.add, values, _UTC_SUFFIX))
+            return list(map(operator.sub, utc_wall, itertools.repeat(JST_OFFSET)))
+        if length == 20:  # ...Z
+            if not _same_char(joined, 19, length, "Z"):
+                return None
+            return list(map(fromisoformat, values))
+        # length 25: ...+HH:MM, one offset for the whole column
+        tails = set(map(operator.itemgetter(slice(19, None)), values))
+        if len(tails) != 1:
+            return None
+        (tail,) = tails
+        if tail[0] not in "+-" or tail[3] != ":":
+            return None
+        offset = _offset(tail)
+        heads = map(operator.itemgetter(slice(None, 19)), values)
+        utc_wall = map(fromisoformat, map(operator.add, heads, _UTC_SUFFIX))
+        return list(map(operator.sub, utc_wall, itertools.repeat(offset)))
+    except (ValueError, OverflowError):  # a bad value, or one at the edge of the calendar
+        return None
+
+
+def _timestamp_converter(naive_is_japan: bool) -> Callable[[list[Any], str], Converted]:
+    """CSV: a value without an offset is Japan time. JSON: an offset is required.
+
+    Speed matters here (millions of events). ``datetime.replace`` and ``astimezone`` cost
+    about a microsecond each, so the common forms are read by ``fromisoformat`` as if they
+    were UTC (a trailing ``Z``) and the offset is then subtracted, which keeps ``tzinfo``
+    at UTC and is several times faster.
+    """
+
+    def convert(values: list[Any], name: str) -> Converted:
+        fast = _timestamps_fast(values, naive_is_japan)
+        if fast is not None:
+            return fast, {}
+        return _by_distinct_value(values, name, one_by_one)
+
+    def one_by_one(values: list[Any], name: str) -> Converted:
+        bad: dict[int, str] = {}
+        out: list[Any] = []
+        append = out.append
+        fromisoformat = dt.datetime.fromisoformat
+        utc = UTC
+        jst_offset = JST_OFFSET
+        nulls = NULL_TOKENS
+        offsets = _OFFSETS
+        for index, raw in enumerate(values):
+            parsed = None
+            naive = False
+            if raw.__class__ is str:
+                value = raw.strip()
+                if value in nulls:
+                    append(None)
+                    continue
+                if value[4:5] == "/" and value[7:8] == "/":
+                    value = value.replace("/", "-", 2)
+                # The zero-padded forms go to the C parser; anything else takes the
+                # stricter and slower regular-expression path.
+                if (
+                    value[4:5] == "-"
+                    and value[7:8] == "-"
+                    and value[10:11] in (" ", "T")
+                    and value[13:14] == ":"
+                ):
+                    tail = value[-6:]
+                    try:
+                        if value[-1] == "Z":
+                            parsed = fromisoformat(value)
+                        elif tail[0] in "+-" and tail[3] == ":":
+                            parsed = fromisoformat(value[:-6] + "Z") - (
+                                offsets.get(tail) or _offset(tail)
+                            )
+                        else:
+                            try:
+                                parsed = fromisoformat(value + "Z")
+                                naive = True
+                            except ValueError:  # another offset form, e.g. +0900
+                                parsed = fromisoformat(value)
+                                if parsed.tzinfo is None:
+                                    raise
+                                parsed = parsed.astimezone(utc)
+                    except (ValueError, OverflowError):
+                        parsed = None
+                else:
+                    parsed = _slow_timestamp(value)
+                    if parsed is not None and parsed.tzinfo is None:
+                        parsed = parsed.replace(tzinfo=utc)
+                        naive = True
+            elif raw is None:
+                append(None)
+                continue
+            if parsed is None:
+                bad[index] = f"{name}: not a timestamp: {_show(raw)}"
+            elif naive:
+                if naive_is_japan:
+                    try:
+                        parsed -= jst_offset
+                    except OverflowError:
+                        parsed = None
+                        bad[index] = f"{name}: not a timestamp: {_show(raw)}"
+                else:
+                    bad[index] = f"{name}: timestamp without a UTC offset: {_show(raw)}"
+                    parsed = None
+            append(parsed)
+        return out, bad
+
+    return convert
+
+
+_CSV_TIMESTAMP = _timestamp_converter(naive_is_japan=True)
+_JSON_TIMESTAMP = _timestamp_converter(naive_is_japan=False)
+
+_CONVERTERS: dict[str, Callable[[list[Any], str], Converted]] = {
+    "id": _convert_text,
+    "text": _convert_text,
+    "bool": _convert_bool,
+    "int": _convert_int,
+    "number": _convert_number,
+    "date": _convert_date,
+}
+
+
+def convert_column(column: Column, values: list[Any], *, from_json: bool) -> Converted:
+    """Typed values of one column and the reasons for the values that cannot be read."""
+    if column.kind == "timestamp":
+        converter = _JSON_TIMESTAMP if from_json else _CSV_TIMESTAMP
+    else:
+        converter = _CONVERTERS[column.kind]
+    out, bad = converter(values, column.name)
+    if column.required and None in out:
+        reason = f"{column.name}: required value missing"
+        for index, value in enumerate(out):
+            if value is None and index not in bad:
+                bad[index] = reason
+    return out, bad
+
+
+def _typed_columns(
+    source: Source,
+    file_name: str,
+    raw_columns: dict[str, list[Any]],
+    line_numbers: list[int],
+    records: Callable[[int], str],
+    *,
+    from_json: bool,
+    encoding: str,
+    quarantined: list[QuarantineRecord],
+) -> ParsedFile:
+    """Convert every contract column; rows with any unreadable value go to quarantine."""
+    typed: dict[str, list[Any]] = {}
+    reasons: dict[int, list[str]] = {}
+    for column in source.columns:
+        out, bad = convert_column(column, raw_columns[column.name], from_json=from_json)
+        typed[column.name] = out
+        for index, reason in bad.items():
+            reasons.setdefault(index, []).append(reason)
+    if reasons:
+        for index in sorted(reasons):
+            quarantined.append(
+                QuarantineRecord(
+                    file_name=file_name,
+                    line_number=line_numbers[index],
+                    reason="; ".join(reasons[index]),
+                    record=records(index),
+                )
+            )
+        keep = [i for i in range(len(line_numbers)) if i not in reasons]
+        typed = {name: [values[i] for i in keep] for name, values in typed.items()}
+        line_numbers = [line_numbers[i] for i in keep]
+    quarantined.sort(key=lambda q: q.line_number or 0)
+    return ParsedFile(
+        source=source,
+        file_name=file_name,
+        encoding=encoding,
+        columns=typed,
+        line_numbers=line_numbers,
+        quarantined=quarantined,
+    )
+
+
+# --------------------------------------------------------------------------- formats
+
+
+def _line_breaks(text: str) -> int:
+    """Physical line breaks in a field, counted as ``StringIO(newline="")`` splits lines."""
+    return text.count("\n") + text.count("\r") - text.count("\r\n")
+
+
+def _csv_rows_in_bulk(
+    lines: list[str],
+    header_lines: int,
+    width: int,
+    file_name: str,
+    record_text: Callable[[int, int], str],
+    quarantined: list[QuarantineRecord],
+) -> tuple[list[list[str]], list[int], list[int]] | None:
+    """Fast path: all records parsed in one C loop, line numbers worked out afterwards.
+
+    A record takes one physical line plus one per line break inside its quoted fields
+    (blank lines are empty records of one line), so the line each record starts on
+    follows from a running sum. None when the CSV module reports a malformed record
+    (the record-by-record path then quarantines it) or the line count does not add up.
+    """
+    try:
+        rows = list(csv.reader(lines[header_lines:], strict=True))
+    except csv.Error:
+        return None
+    count = len(rows)
+    body_lines = len(lines) - header_lines
+    if count == body_lines:
+        ends = list(range(header_lines + 1, len(lines) + 1))
+        spans: list[int] | None = None
+    else:
+        joined = list(map("".join, rows))
+        spans = [1] * count
+        multi_line = map(
+            operator.or_,
+            map(operator.contains, joined, itertools.repeat("\n")),
+            map(operator.contains, joined, itertools.repeat("\r")),
+        )
+        for index in itertools.compress(range(count), multi_line):
+            spans[index] += _line_breaks(joined[index])
+        ends = list(itertools.accumulate(spans, initial=header_lines))[1:]
+        if (ends[-1] if ends else header_lines) != len(lines):
+            return None
+    starts = ends if spans is None else list(map(operator.sub, ends, [s - 1 for s in spans]))
+    if count and set(map(len, rows)) == {width}:
+        return rows, starts, ends
+    good_rows: list[list[str]] = []
+    good_starts: list[int] = []
+    good_ends: list[int] = []
+    for row, start, end in zip(rows, starts, ends, strict=True):
+        if len(row) == width:
+            good_rows.append(row)
+            good_starts.append(start)
+            good_ends.append(end)
+        elif not row or (len(row) == 1 and not row[0].strip()):
+            continue  # a blank line carries no record
+        else:
+            quarantined.append(
+                QuarantineRecord(
+                    file_name=file_name,
+                    line_number=start,
+                    reason=f"expected {width} fields as in the header, found {len(row)}",
+                    record=record_text(start, end),
+                )
+            )
+    return good_rows, good_starts, good_ends
+
+
+def _csv_rows_by_record(
+    reader: Any,
+    header_lines: int,
+    width: int,
+    file_name: str,
+    record_text: Callable[[int, int], str],
+    quarantined: list[QuarantineRecord],
+) -> tuple[list[list[str]], list[int], list[int]]:
+    """Record by record, tracking the physical line each starts and ends on."""
+    rows: list[list[str]] = []
+    starts: list[int] = []
+    ends: list[int] = []
+    previous = header_lines
+    while True:
+        try:
+            for row in reader:
+                start = previous + 1
+                previous = reader.line_num
+                if len(row) == width:
+                    rows.append(row)
+                    starts.append(start)
+                    ends.append(previous)
+                elif not row or (len(row) == 1 and not row[0].strip()):
+                    continue  # a blank line carries no record
+                else:
+                    quarantined.append(
+                        QuarantineRecord(
+                            file_name=file_name,
+                            line_number=start,
+                            reason=f"expected {width} fields as in the header, found {len(row)}",
+                            record=record_text(start, previous),
+                        )
+                    )
+            break
+        except csv.Error as exc:
+            start = previous + 1
+            previous = reader.line_num
+            quarantined.append(
+                QuarantineRecord(
+                    file_name=file_name,
+                    line_number=start,
+                    reason=f"malformed CSV record ({exc})",
+                    record=record_text(start, previous),
+                )
+            )
+
+    return rows, starts, ends
+
+
+def _parse_csv(source: Source, file_name: str, text: str, encoding: str, label: str) -> ParsedFile:
+    lines = io.StringIO(text, newline="").readlines()
+    reader = csv.reader(lines, strict=True)
+    try:
+        header = next(reader, None)
+    except csv.Error as exc:
+        raise RawInputError(f"{label}: the header row cannot be parsed ({exc})") from exc
+    if header is None or not any(cell.strip() for cell in header):
+        raise RawInputError(f"{label}: the file is empty (no header row)")
+    header = [cell.strip() for cell in header]
+    missing = [name for name in source.column_names if name not in header]
+    if missing:
+        noun = "column" if len(missing) == 1 else "columns"
+        raise RawInputError(f"{label}: header lacks {noun} {', '.join(missing)}")
+    repeated = sorted({name for name in source.column_names if header.count(name) > 1})
+    if repeated:
+        raise RawInputError(f"{label}: header repeats column {', '.join(repeated)}")
+    width = len(header)
+
+    def record_text(start: int, end: int) -> str:
+        return "".join(lines[start - 1 : end]).rstrip("\r\n")
+
+    quarantined: list[QuarantineRecord] = []
+    header_lines = reader.line_num
+    bulk = _csv_rows_in_bulk(lines, header_lines, width, file_name, record_text, quarantined)
+    if bulk is not None:
+        rows, starts, ends = bulk
+    else:
+        quarantined.clear()
+        rows, starts, ends = _csv_rows_by_record(
+            reader, header_lines, width, file_name, record_text, quarantined
+        )
+
+    if rows:
+        transposed = list(zip(*rows, strict=True))
+        raw_columns = {name: list(transposed[header.index(name)]) for name in source.column_names}
+    else:
+        raw_columns = {name: [] for name in source.column_names}
+    return _typed_columns(
+        source,
+        file_name,
+        raw_columns,
+        starts,
+        lambda index: record_text(starts[index], ends[index]),
+        from_json=False,
+        encoding=encoding,
+        quarantined=quarantined,
+    )
+
+
+def _json_objects_columns(source: Source, objects: list[dict[str, Any]]) -> dict[str, list[Any]]:
+    return {
+        name: list(map(dict.get, objects, itertools.repeat(name))) for name in source.column_names
+    }
+
+
+def _decode_lines(
+    numbered: list[tuple[int, str]], file_name: str, quarantined: list[QuarantineRecord]
+) -> list[tuple[tuple[int, str], Any]]:
+    decoded: list[tuple[tuple[int, str], Any]] = []
+    for number, line in numbered:
+        try:
+            decoded.append(((number, line), json.loads(line)))
+        except ValueError as exc:
+            quarantined.append(
+                QuarantineRecord(file_name, number, f"not valid JSON ({exc})", line.rstrip("\r"))
+            )
+    return decoded
+
+
+def _parse_jsonl(
+    source: Source, file_name: str, text: str, encoding: str, label: str
+) -> ParsedFile:
+    # JSON strings cannot hold a raw line feed (nor a carriage return), so splitting on
+    # line feeds finds every record, and a line feed is only ever a record separator.
+    body = text.replace("\r\n", "\n") if "\r" in text else text
+    body = body.rstrip("\n")
+    lines = body.split("\n")
+    quarantined: list[QuarantineRecord] = []
+    count = len(lines)
+    decoded = None
+    # Fast path: every line is exactly `{...}` (no blank or padded lines): the file becomes
+    # one JSON array decoded in a single call; the object count must equal the line count.
+    # Anything else goes line by line.
+    if (
+        body[:1] == "{"
+        and body[-1:] == "}"
+        and body.count("\n{") == count - 1
+        and body.count("}\n") == count - 1
+    ):
+        try:
+            decoded = json.loads("[" + body.replace("\n", ",") + "]")
+        except ValueError:
+            decoded = None
+    objects: list[dict[str, Any]] = []
+    numbers: list[int] = []
+    candidates: Iterable[tuple[tuple[int, str], Any]] = ()
+    if decoded is not None and len(decoded) == count:
+        if all(map(dict.__instancecheck__, decoded)):
+            objects, numbers = decoded, list(range(1, count + 1))
+        else:
+            candidates = zip(enumerate(lines, start=1), decoded, strict=True)
+    else:
+        numbered = [(n, line) for n, line in enumerate(lines, start=1) if line.strip()]
+        candidates = _decode_lines(numbered, file_name, quarantined)
+    for (number, line), obj in candidates:
+        if obj.__class__ is dict:
+            objects.append(obj)
+            numbers.append(number)
+        else:
+            quarantined.append(
+                QuarantineRecord(
+                    file_name,
+                    number,
+                    f"expected a JSON object, found {type(obj).__name__}",
+                    line.rstrip("\r"),
+                )
+            )
+    return _typed_columns(
+        source,
+        file_name,
+        _json_objects_columns(source, objects),
+        numbers,
+        lambda index: lines[numbers[index] - 1],
+        from_json=True,
+        encoding=encoding,
+        quarantined=quarantined,
+    )
+
+
+def _parse_json_array(
+    source: Source, file_name: str, text: str, encoding: str, label: str
+) -> ParsedFile:
+    """A `.json` file: one array of objects; each object's line is where it starts."""
+    decoder = json.JSONDecoder()
+    whitespace = re.compile(r"[ \t\n\r]*")
+    position = whitespace.match(text, 0).end()
+    if position >= len(text) or text[position] != "[":
+        raise RawInputError(f"{label}: expected a JSON array of objects")
+    position = whitespace.match(text, position + 1).end()
+    objects: list[dict[str, Any]] = []
+    numbers: list[int] = []
+    spans: list[tuple[int, int]] = []
+    quarantined: list[QuarantineRecord] = []
+    line = 1
+    counted_to = 0
+    if position < len(text) and text[position] == "]":
+        position += 1
+    else:
+        while True:
+            line += text.count("\n", counted_to, position)
+            counted_to = position
+            try:
+                obj, end = decoder.raw_decode(text, position)
+            except ValueError as exc:
+                raise RawInputError(f"{label}: not a valid JSON array ({exc})") from exc
+            if obj.__class__ is dict:
+                objects.append(obj)
+                numbers.append(line)
+                spans.append((position, end))
+            else:
+                quarantined.append(
+                    QuarantineRecord(
+                        file_name,
+                        line,
+                        f"expected a JSON object, found {type(obj).__name__}",
+                        text[position:end],
+                    )
+                )
+            position = whitespace.match(text, end).end()
+            if position < len(text) and text[position] == ",":
+                position = whitespace.match(text, position + 1).end()
+                continue
+            if position < len(text) and text[position] == "]":
+                position += 1
+                break
+            raise RawInputError(f"{label}: not a valid JSON array (expected ',' or ']')")
+    if text[position:].strip():
+        raise RawInputError(f"{label}: unexpected content after the JSON array")
+    return _typed_columns(
+        source,
+        file_name,
+        _json_objects_columns(source, objects),
+        numbers,
+        lambda index: text[spans[index][0] : spans[index][1]],
+        from_json=True,
+        encoding=encoding,
+        quarantined=quarantined,
+    )
+
+
+_PARSERS = {"csv": _parse_csv, "jsonl": _parse_jsonl, "json": _parse_json_array}
+
+
+def parse_bytes(
+    source: Source | str,
+    file_name: str,
+    data: bytes,
+    *,
+    file_format: str | None = None,
+    label: str | None = None,
+) -> ParsedFile:
+    """Decode and parse one file's content; the format defaults to the name's extension.
+
+    ``label`` is how error messages name the file (defaults to ``file_name``).
+    """
+    src = SOURCES_BY_NAME[source] if isinstance(source, str) else source
+    label = label or file_name
+    fmt = (file_format or file_name.rsplit(".", 1)[-1]).lower()
+    parser = _PARSERS.get(fmt)
+    if parser is None:
+        raise RawInputError(f"{label}: unknown file format {fmt!r} (expected csv, jsonl or json)")
+    text, encoding = decode(data, label)
+    return parser(src, file_name, text, encoding, label)
+
+
+def read_file(landing_file: LandingFile, landing_dir: str | Path) -> ParsedFile:
+    """Read one discovered file; refuses a file whose real path is outside the landing root."""
+    path = check_inside_landing(landing_file.path, landing_dir)
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise RawInputError(f"{landing_file.path}: cannot read the file ({exc})") from exc
+    return parse_bytes(
+        landing_file.source,
+        landing_file.file_name,
+        data,
+        file_format=landing_file.file_format,
+        label=str(landing_file.path),
+    )

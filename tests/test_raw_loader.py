@@ -1,0 +1,325 @@
+"""The loader: real DuckDB files, incremental and idempotent loads, one transaction per source.
+
+Expected counts are worked out by hand from the files each test writes.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from prm_warehouse.raw.loader import load_all, load_source, load_warehouse
+from prm_warehouse.raw.readers import RawInputError
+
+FIXTURES = Path(__file__).parent / "fixtures" / "raw_inputs"
+LOADED_AT = dt.datetime(2026, 4, 2, 6, 0, tzinfo=dt.UTC)
+EVENTS_HEADER = "event_id,deal_id,status,changed_at,changed_by_user_id\n"
+
+
+@pytest.fixture
+def landing(tmp_path: Path) -> Path:
+    root = tmp_path / "landing"
+    root.mkdir()
+    return root
+
+
+@pytest.fixture
+def con(tmp_path: Path):
+    connection = duckdb.connect(str(tmp_path / "warehouse.duckdb"))
+    yield connection
+    connection.close()
+
+
+def put(landing: Path, source: str, name: str, content: str | bytes) -> Path:
+    folder = landing / source
+    folder.mkdir(exist_ok=True)
+    path = folder / name
+    if isinstance(content, str):
+        path.write_text(content, encoding="utf-8", newline="")
+    else:
+        path.write_bytes(content)
+    return path
+
+
+def snapshot(con: duckdb.DuckDBPyConnection, source: str) -> dict[str, list[tuple]]:
+    """Everything the loads write for a source, in a stable order."""
+    return {
+        "rows": con.execute(f"select * from raw.{source} order by all").fetchall(),
+        "quarantine": con.execute(
+            "select * from raw._quarantine where source = ? order by all", [source]
+        ).fetchall(),
+        "manifest": con.execute(
+            "select * from raw._load_manifest where source = ? order by all", [source]
+        ).fetchall(),
+    }
+
+
+def test_fixture_files_load_with_types_lineage_and_quarantine(landing, con):
+    put(landing, "deals", "deals_20260401.csv", (FIXTURES / "deals_20260401.csv").read_bytes())
+
+    report = load_source(con, "deals", landing, loaded_at=LOADED_AT)
+
+    # The fixture has 5 records: lines 2, 3-4 and 7 readable; 5 (bad date) and 6 (short row) not.
+    assert (report.files_seen, report.files_loaded, report.files_unchanged) == (1, 1, 0)
+    assert (report.rows_loaded, report.rows_quarantined) == (3, 2)
+    rows = con.execute(
+        "select deal_id, client_name, registered_at, approach_planned_on, expected_mrr, "
+        "_file_name, _export_date, _line_number, _loaded_at from raw.deals order by deal_id"
+    ).fetchall()
+    assert [r[0] for r in rows] == ["D0000001", "D0000002", "D0000005"]
+    d1 = rows[0]
+    assert d1[1] == "山田商店, 本店"
+    # 2026-04-01 00:30:00 JST is 2026-03-31 15:30 UTC; compare as instants.
+    assert d1[2] == dt.datetime(2026, 3, 31, 15, 30, tzinfo=dt.UTC)
+    assert d1[3] == dt.date(2026, 4, 10)
+    assert d1[4] == 12000.0
+    assert d1[5:8] == ("deals_20260401.csv", dt.date(2026, 4, 1), 2)
+    assert d1[8] == LOADED_AT
+    assert [r[7] for r in rows] == [2, 3, 7]
+    # The instant read back in UTC, independent of the session time zone.
+    con.execute("set TimeZone = 'UTC'")
+    assert con.execute(
+        "select strftime(registered_at, '%Y-%m-%d %H:%M') from raw.deals where deal_id = 'D0000001'"
+    ).fetchone() == ("2026-03-31 15:30",)
+
+    assert con.execute(
+        "select file_name, line_number, reason from raw._quarantine order by line_number"
+    ).fetchall() == [
+        ("deals_20260401.csv", 5, "approach_planned_on: not a date: '2026-13-01'"),
+        ("deals_20260401.csv", 6, "expected 13 fields as in the header, found 4"),
+    ]
+    assert con.execute(
+        "select file_name, export_date, encoding, rows_loaded, rows_quarantined "
+        "from raw._load_manifest"
+    ).fetchall() == [("deals_20260401.csv", dt.date(2026, 4, 1), "utf-8-sig", 3, 2)]
+
+
+def test_loading_twice_changes_nothing(landing, con):
+    put(
+        landing,
+        "deal_status_events",
+        "deal_status_events_20260401.csv",
+        EVENTS_HEADER + "E1,D1,提案済み,2026-04-01 10:00:00,U1\nE2,D1,失注,2026-04-01 11:00:00,\n",
+    )
+    first = load_source(con, "deal_status_events", landing, loaded_at=LOADED_AT)
+    before = snapshot(con, "deal_status_events")
+
+    later = LOADED_AT + dt.timedelta(days=1)
+    second = load_source(con, "deal_status_events", landing, loaded_at=later)
+
+    assert (first.files_loaded, first.rows_loaded) == (1, 2)
+    # Same file, same bytes: skipped, nothing written, not even a new _loaded_at.
+    assert (second.files_seen, second.files_loaded, second.files_unchanged) == (1, 0, 1)
+    assert second.rows_loaded == 0
+    assert snapshot(con, "deal_status_events") == before
+
+
+def test_duplicate_event_in_two_files_is_kept_twice(landing, con):
+    put(
+        landing,
+        "deal_status_events",
+        "deal_status_events_20260401.csv",
+        EVENTS_HEADER + "E1,D1,提案済み,2026-04-01 10:00:00,U1\nE2,D1,失注,2026-04-01 11:00:00,\n",
+    )
+    # The next batch overlaps: E2 again, plus E3.
+    put(
+        landing,
+        "deal_status_events",
+        "deal_status_events_20260402.csv",
+        EVENTS_HEADER + "E2,D1,失注,2026-04-01 11:00:00,\nE3,D2,アポ打診,2026-04-02 09:00:00,U2\n",
+    )
+    report = load_source(con, "deal_status_events", landing, loaded_at=LOADED_AT)
+    # 2 + 2 rows; staging de-duplicates, raw keeps every delivered copy.
+    assert report.rows_loaded == 4
+    assert con.execute(
+        "select event_id, _file_name from raw.deal_status_events where event_id = 'E2' "
+        "order by _file_name"
+    ).fetchall() == [
+        ("E2", "deal_status_events_20260401.csv"),
+        ("E2", "deal_status_events_20260402.csv"),
+    ]
+
+
+def test_redelivered_file_replaces_its_rows_and_quarantine(landing, con):
+    name = "deal_status_events_20260401.csv"
+    put(
+        landing,
+        "deal_status_events",
+        name,
+        EVENTS_HEADER
+        + "E1,D1,提案済み,2026-04-01 10:00:00,U1\n"
+        + "E2,D1,失注,2026-04-01 11:00:00,\n"
+        + "E3,D1,保留,not a time,U1\n",  # line 4 -> quarantine
+    )
+    put(
+        landing,
+        "deal_status_events",
+        "deal_status_events_20260402.csv",
+        EVENTS_HEADER + "E9,D9,アポ打診,2026-04-02 09:00:00,U9\n",
+    )
+    first = load_source(con, "deal_status_events", landing, loaded_at=LOADED_AT)
+    # 2 good rows + 1 quarantined in the first file, 1 good row in the second.
+    assert (first.rows_loaded, first.rows_quarantined) == (3, 1)
+
+    # A corrected export under the same name: E1 changed, E2 gone, E4 new, one bad row.
+    put(
+        landing,
+        "deal_status_events",
+        name,
+        EVENTS_HEADER
+        + "E1,D1,提案合意,2026-04-01 12:00:00,U1\n"
+        + "E4,D2,アポ打診,2026-04-01 13:00:00,U2\n"
+        + ",D2,失注,2026-04-01 14:00:00,U2\n"  # line 4: event_id missing
+        + "E5,D2,失注\n",  # line 5: 3 fields instead of 5
+    )
+    later = LOADED_AT + dt.timedelta(hours=1)
+    second = load_source(con, "deal_status_events", landing, loaded_at=later)
+
+    assert (second.files_loaded, second.files_reloaded, second.files_unchanged) == (1, 1, 1)
+    assert (second.rows_loaded, second.rows_quarantined) == (2, 2)
+    # Table: E1 (new status) and E4 from the corrected file, E9 from the untouched file.
+    assert con.execute(
+        "select event_id, status, _file_name from raw.deal_status_events order by event_id"
+    ).fetchall() == [
+        ("E1", "提案合意", name),
+        ("E4", "アポ打診", name),
+        ("E9", "アポ打診", "deal_status_events_20260402.csv"),
+    ]
+    # The old quarantine record (line 4, 'not a time') is gone; the two new ones are there.
+    assert con.execute(
+        "select line_number, reason, loaded_at from raw._quarantine order by line_number"
+    ).fetchall() == [
+        (4, "event_id: required value missing", later),
+        (5, "expected 5 fields as in the header, found 3", later),
+    ]
+    assert con.execute(
+        "select file_name, rows_loaded, rows_quarantined, loaded_at from raw._load_manifest "
+        "order by file_name"
+    ).fetchall() == [
+        (name, 2, 2, later),
+        ("deal_status_events_20260402.csv", 1, 0, LOADED_AT),
+    ]
+
+
+def test_unreadable_second_file_leaves_everything_as_it_was(landing, con):
+    put(
+        landing,
+        "courses",
+        "courses_20260401.csv",
+        "course_id,title,lesson_count,is_required\nK01,入門,3,true\n",
+    )
+    load_source(con, "courses", landing, loaded_at=LOADED_AT)
+    before = snapshot(con, "courses")
+
+    # A batch of two new files: the first is fine, the second cannot be decoded.
+    put(
+        landing,
+        "courses",
+        "courses_20260402.csv",
+        "course_id,title,lesson_count,is_required\nK02,応用,5,false\n",
+    )
+    put(
+        landing,
+        "courses",
+        "courses_20260403.csv",
+        b"course_id,title,lesson_count,is_required\nK03,\x85\x40,1,true\n",
+    )
+    with pytest.raises(RawInputError, match=r"courses_20260403\.csv: cannot decode"):
+        load_source(con, "courses", landing, loaded_at=LOADED_AT + dt.timedelta(days=1))
+
+    # Not even the good first file of the batch was kept.
+    assert snapshot(con, "courses") == before
+    assert con.execute("select count(*) from raw.courses").fetchone() == (1,)
+
+
+def test_missing_header_column_fails_the_load_and_names_the_file(landing, con):
+    put(landing, "courses", "courses_20260401.csv", "course_id,title\nK01,a\n")
+    with pytest.raises(RawInputError, match=r"courses_20260401\.csv: header lacks column"):
+        load_source(con, "courses", landing)
+    assert con.execute("select count(*) from raw.courses").fetchone() == (0,)
+    assert con.execute("select count(*) from raw._load_manifest").fetchone() == (0,)
+
+
+def test_file_name_with_quote_and_semicolon_loads_as_data(landing, con):
+    name = "courses_20260401_x'; drop table raw.courses; --.csv"
+    put(landing, "courses", name, "course_id,title,lesson_count,is_required\nK01,a,1,○\n")
+    report = load_source(con, "courses", landing, loaded_at=LOADED_AT)
+    assert report.rows_loaded == 1
+    assert con.execute("select course_id, is_required, _file_name from raw.courses").fetchall() == [
+        ("K01", True, name)
+    ]
+    assert con.execute("select file_name from raw._load_manifest").fetchall() == [(name,)]
+    # Loading again finds the same name in the manifest: unchanged.
+    assert load_source(con, "courses", landing).files_unchanged == 1
+
+
+def test_quarantined_rows_of_a_name_with_quotes(landing, con):
+    name = "courses_20260401_o'hara.csv"
+    put(landing, "courses", name, "course_id,title,lesson_count,is_required\nK01,a,one,true\n")
+    load_source(con, "courses", landing, loaded_at=LOADED_AT)
+    assert con.execute("select source, file_name, line_number from raw._quarantine").fetchall() == [
+        ("courses", name, 2)
+    ]
+
+
+def test_symlink_outside_the_landing_root_is_refused(landing, con, tmp_path):
+    outside = tmp_path / "outside.csv"
+    outside.write_text("course_id,title,lesson_count,is_required\nK01,a,1,true\n")
+    (landing / "courses").mkdir()
+    (landing / "courses" / "courses_20260401.csv").symlink_to(outside)
+    with pytest.raises(RawInputError, match="outside the landing root"):
+        load_source(con, "courses", landing)
+    assert con.execute("select count(*) from raw.courses").fetchone() == (0,)
+
+
+def test_skipped_entries_are_reported(landing, con):
+    put(landing, "courses", "courses_20260401.csv", "course_id,title,lesson_count,is_required\n")
+    put(landing, "courses", "notes.txt", "not an export")
+    report = load_source(con, "courses", landing)
+    # A header-only file is a file with no rows.
+    assert (report.files_seen, report.files_loaded, report.rows_loaded) == (1, 1, 0)
+    assert [(s.file_name, s.reason) for s in report.skipped] == [
+        ("notes.txt", "name does not follow the landing-file pattern")
+    ]
+
+
+def test_load_all_in_contract_order_and_the_file_is_closed_afterwards(landing, tmp_path):
+    for source in ("partners", "deals"):
+        put(
+            landing,
+            source,
+            f"{source}_20260401.csv",
+            (FIXTURES / f"{source}_20260401.csv").read_bytes(),
+        )
+    warehouse = tmp_path / "w" / "warehouse.duckdb"
+
+    reports = load_warehouse(warehouse, landing, loaded_at=LOADED_AT)
+
+    assert [r.source for r in reports][:3] == ["partners", "partner_users", "deals"]
+    assert len(reports) == 11
+    by_source = {r.source: r for r in reports}
+    # partners fixture: 2 rows; deals fixture: 3 rows + 2 quarantined; everything else empty.
+    assert (by_source["partners"].rows_loaded, by_source["partners"].rows_quarantined) == (2, 0)
+    assert (by_source["deals"].rows_loaded, by_source["deals"].rows_quarantined) == (3, 2)
+    assert sum(r.rows_loaded for r in reports) == 5
+    # The loader closed its connection: a read-only connection (a different configuration,
+    # refused by DuckDB while a read-write one is open in this process) now opens.
+    with duckdb.connect(str(warehouse), read_only=True) as ro:
+        # '007' sorts before 'P00042' ('0' < 'P').
+        assert ro.execute(
+            "select partner_id, partner_name from raw.partners order by partner_id"
+        ).fetchall() == [("007", "ｶﾌﾞｼｷｶﾞｲｼｬ ﾃｽﾄ"), ("P00042", "㈱髙橋会計①")]
+
+
+def test_load_all_with_an_open_connection(landing, con):
+    put(
+        landing,
+        "logins",
+        "logins_20260401.jsonl",
+        '{"event_id": "L1", "user_id": "U1", "occurred_at": "2026-04-01T00:00:00Z"}\n',
+    )
+    reports = load_all(con, landing, loaded_at=LOADED_AT)
+    assert {r.source: r.rows_loaded for r in reports}["logins"] == 1

@@ -1,0 +1,531 @@
+"""The readers: discovery, encodings, CSV/JSONL/JSON parsing and value normalisation.
+
+Every expected value below is worked out by hand from the file content shown beside it.
+Japan time is UTC+9 all year, so a Japan-time wall clock minus 9 hours is the UTC instant.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+from prm_warehouse.raw.readers import (
+    RawInputError,
+    check_inside_landing,
+    discover_files,
+    parse_bytes,
+    read_file,
+)
+
+FIXTURES = Path(__file__).parent / "fixtures" / "raw_inputs"
+UTC = dt.UTC
+
+
+def utc(*parts: int) -> dt.datetime:
+    return dt.datetime(*parts, tzinfo=UTC)
+
+
+def rows_by(parsed, key: str) -> dict[str, dict]:
+    return {row[key]: row for row in parsed.rows()}
+
+
+# --------------------------------------------------------------------------- encodings
+
+
+def test_cp932_file_with_extension_characters_and_half_width_kana():
+    # partners_20260401.csv (CP932, LF):
+    #   1 partner_id,partner_name,prefecture,office_size_band,advisor_rank,joined_program_on,...
+    #   2 P00042,㈱髙橋会計①,東京都,1-5,1,2024-04-01,2026-04-01 00:30:00
+    #   3 007,ｶﾌﾞｼｷｶﾞｲｼｬ ﾃｽﾄ,大阪府,6-20,,2024/05/10,2026/04/01 09:00
+    data = (FIXTURES / "partners_20260401.csv").read_bytes()
+    parsed = parse_bytes("partners", "partners_20260401.csv", data)
+
+    assert parsed.encoding == "cp932"
+    assert parsed.quarantined == []
+    rows = rows_by(parsed, "partner_id")
+    # Leading zeros of an id survive: ids are text.
+    assert sorted(rows) == ["007", "P00042"]
+    first, second = rows["P00042"], rows["007"]
+    assert first["partner_name"] == "㈱髙橋会計①"
+    assert first["prefecture"] == "東京都"
+    assert first["advisor_rank"] == 1
+    assert first["joined_program_on"] == dt.date(2024, 4, 1)
+    # 2026-04-01 00:30 in Japan is 2026-03-31 15:30 UTC.
+    assert first["updated_at"] == utc(2026, 3, 31, 15, 30)
+    assert first["updated_at"].utcoffset() == dt.timedelta(0)
+    assert first["_line_number"] == 2
+    assert second["partner_name"] == "ｶﾌﾞｼｷｶﾞｲｼｬ ﾃｽﾄ"
+    assert second["advisor_rank"] is None  # empty field
+    assert second["joined_program_on"] == dt.date(2024, 5, 10)  # slashes
+    # 2026/04/01 09:00 in Japan is 2026-04-01 00:00 UTC.
+    assert second["updated_at"] == utc(2026, 4, 1, 0, 0)
+    assert second["_line_number"] == 3
+
+
+def test_utf8_bom_crlf_quoted_comma_and_line_break_keep_line_numbers():
+    # deals_20260401.csv (UTF-8 with BOM, CRLF), physical lines:
+    #   1 header (13 columns)
+    #   2 D0000001 ... "山田商店, 本店" ... 2026-04-01 00:30:00,2026-04-02 10:00:00,,12000
+    #   3 D0000002 ... "複数行            <- quoted line break: the record spans lines 3-4
+    #   4 の顧客名" ... NULL,2026/04/01 09:00,2026/04/03 18:30,"予算不足",-
+    #   5 D0000003 ... approach_planned_on 2026-13-01 (no month 13)
+    #   6 D0000004,P00042,U000123,short row      (4 fields instead of 13)
+    #   7 D0000005 ... "  鈴木会計  ", industry "   ", ..., expected_mrr 30000.5
+    data = (FIXTURES / "deals_20260401.csv").read_bytes()
+    parsed = parse_bytes("deals", "deals_20260401.csv", data)
+
+    assert parsed.encoding == "utf-8-sig"
+    rows = rows_by(parsed, "deal_id")
+    assert sorted(rows) == ["D0000001", "D0000002", "D0000005"]
+    # The BOM is not part of the first column's name: deal_id was found and read.
+    assert rows["D0000001"]["client_name"] == "山田商店, 本店"
+    assert rows["D0000001"]["expected_mrr"] == 12000.0
+    # 2026-04-01 00:30:00 JST == 2026-03-31 15:30 UTC; 2026-04-02 10:00 JST == 01:00 UTC.
+    assert rows["D0000001"]["registered_at"] == utc(2026, 3, 31, 15, 30)
+    assert rows["D0000001"]["updated_at"] == utc(2026, 4, 2, 1, 0)
+    assert rows["D0000001"]["_line_number"] == 2
+
+    d2 = rows["D0000002"]
+    assert d2["client_name"] == "複数行\r\nの顧客名"  # the line break inside quotes is data
+    assert d2["approach_planned_on"] is None  # NULL
+    assert d2["expected_mrr"] is None  # -
+    assert d2["lost_reason"] == "予算不足"
+    # 2026/04/01 09:00 JST == 2026-04-01 00:00 UTC; 2026/04/03 18:30 JST == 09:30 UTC.
+    assert d2["registered_at"] == utc(2026, 4, 1, 0, 0)
+    assert d2["updated_at"] == utc(2026, 4, 3, 9, 30)
+    assert d2["_line_number"] == 3
+
+    d5 = rows["D0000005"]
+    assert d5["client_name"] == "鈴木会計"  # trimmed
+    assert d5["client_industry"] is None  # whitespace only
+    assert d5["expected_mrr"] == 30000.5
+    # Two physical lines before it belong to D0000002, so it starts on line 7.
+    assert d5["_line_number"] == 7
+
+    quarantined = [(q.file_name, q.line_number, q.reason) for q in parsed.quarantined]
+    assert quarantined == [
+        ("deals_20260401.csv", 5, "approach_planned_on: not a date: '2026-13-01'"),
+        ("deals_20260401.csv", 6, "expected 13 fields as in the header, found 4"),
+    ]
+    assert parsed.quarantined[1].record == "D0000004,P00042,U000123,short row"
+
+
+def test_plain_utf8_with_lf():
+    data = "course_id,title,lesson_count,is_required\nK01,入門,3,true\n".encode()
+    parsed = parse_bytes("courses", "courses_20260401.csv", data)
+    assert parsed.encoding == "utf-8"
+    assert list(parsed.rows()) == [
+        {
+            "course_id": "K01",
+            "title": "入門",
+            "lesson_count": 3,
+            "is_required": True,
+            "_line_number": 2,
+        }
+    ]
+
+
+def test_undecodable_file_names_the_file_and_the_cause():
+    # 0x85 0x40 is neither a UTF-8 sequence nor a CP932 character.
+    data = b"course_id,title,lesson_count,is_required\nK01,\x85\x40,3,true\n"
+    with pytest.raises(RawInputError, match=r"courses_20260401\.csv: cannot decode"):
+        parse_bytes("courses", "courses_20260401.csv", data)
+
+
+# --------------------------------------------------------------------------- values
+
+
+def test_every_boolean_form_and_bad_values_go_to_quarantine():
+    data = (
+        "course_id,title,lesson_count,is_required\n"  # line 1
+        "K01,a,3,true\n"
+        "K02,b,3,false\n"
+        "K03,c,3,TRUE\n"
+        "K04,d,3,FALSE\n"
+        "K05,e,3,1\n"
+        "K06,f,3,0\n"
+        "K07,g,3,○\n"
+        "K08,h,3,×\n"  # line 9
+        "K09,i,3,yes\n"  # line 10: not a boolean
+        "K10,j,x,\n"  # line 11: lesson count not a number; empty boolean is fine
+        ",k,3,true\n"  # line 12: required course_id missing
+    ).encode()
+    parsed = parse_bytes("courses", "courses_20260401.csv", data)
+    flags = {row["course_id"]: row["is_required"] for row in parsed.rows()}
+    assert flags == {
+        "K01": True,
+        "K02": False,
+        "K03": True,
+        "K04": False,
+        "K05": True,
+        "K06": False,
+        "K07": True,
+        "K08": False,
+    }
+    assert [(q.line_number, q.reason) for q in parsed.quarantined] == [
+        (10, "is_required: not a boolean: 'yes'"),
+        (11, "lesson_count: not a whole number: 'x'"),
+        (12, "course_id: required value missing"),
+    ]
+
+
+def test_both_csv_timestamp_forms_are_japan_time():
+    data = (
+        b"attempt_id,user_id,quiz_id,submitted_at,score\n"
+        b"A1,U1,Q1,2026-04-01 00:30:00,80\n"  # JST -> 2026-03-31 15:30:00 UTC
+        b"A2,U1,Q1,2026/04/01 00:30,70.5\n"  # same instant, minute precision
+        b"A3,U1,Q1,2026-01-01 08:59:59,0\n"  # JST -> 2025-12-31 23:59:59 UTC (year rolls back)
+        b"A4,U1,Q1,2026-02-30 10:00:00,10\n"  # no 30 February -> quarantine
+        b"A5,U1,Q1,yesterday,10\n"  # not a timestamp -> quarantine
+        b"A6,U1,Q1,2026-04-01 00:30:00,\n"  # score is required -> quarantine
+    )
+    parsed = parse_bytes("quiz_attempts", "quiz_attempts_20260401.csv", data)
+    rows = rows_by(parsed, "attempt_id")
+    assert rows["A1"]["submitted_at"] == utc(2026, 3, 31, 15, 30, 0)
+    assert rows["A2"]["submitted_at"] == utc(2026, 3, 31, 15, 30, 0)
+    assert rows["A3"]["submitted_at"] == utc(2025, 12, 31, 23, 59, 59)
+    assert rows["A2"]["score"] == 70.5
+    assert rows["A3"]["score"] == 0.0
+    assert [(q.line_number, q.reason) for q in parsed.quarantined] == [
+        (5, "submitted_at: not a timestamp: '2026-02-30 10:00:00'"),
+        (6, "submitted_at: not a timestamp: 'yesterday'"),
+        (7, "score: required value missing"),
+    ]
+
+
+def test_null_tokens_and_leading_zero_ids():
+    data = (
+        "quiz_id,course_id,title,max_score,pass_score\n"
+        "0001,,  基礎テスト ,100,NULL\n"
+        "0002,-,   ,-,60\n"
+        "0003,NULL,x,  ,  \n"
+    ).encode()
+    parsed = parse_bytes("quizzes", "quizzes_20260401.csv", data)
+    assert [
+        (r["quiz_id"], r["course_id"], r["title"], r["max_score"], r["pass_score"])
+        for r in parsed.rows()
+    ] == [
+        ("0001", None, "基礎テスト", 100.0, None),
+        ("0002", None, None, None, 60.0),
+        ("0003", None, "x", None, None),
+    ]
+
+
+def test_extra_csv_columns_are_ignored_and_order_does_not_matter():
+    data = (
+        "is_required,note,course_id,lesson_count,title\n"  # reordered, one unknown column
+        "×,ignored,K01,2,a\n"
+    ).encode()
+    parsed = parse_bytes("courses", "courses_20260401.csv", data)
+    assert list(parsed.rows()) == [
+        {
+            "course_id": "K01",
+            "title": "a",
+            "lesson_count": 2,
+            "is_required": False,
+            "_line_number": 2,
+        }
+    ]
+
+
+def test_missing_header_column_fails_the_whole_file():
+    data = b"course_id,title,lesson_count\nK01,a,3\n"
+    with pytest.raises(
+        RawInputError, match=r"courses_20260401\.csv: header lacks column is_required"
+    ):
+        parse_bytes("courses", "courses_20260401.csv", data)
+
+
+def test_empty_file_fails():
+    with pytest.raises(RawInputError, match=r"courses_20260401\.csv: the file is empty"):
+        parse_bytes("courses", "courses_20260401.csv", b"")
+
+
+def test_unterminated_quote_is_quarantined_with_its_line():
+    data = b'course_id,title,lesson_count,is_required\nK01,a,1,true\nK02,"open,2,true\n'
+    parsed = parse_bytes("courses", "courses_20260401.csv", data)
+    assert [r["course_id"] for r in parsed.rows()] == ["K01"]
+    assert len(parsed.quarantined) == 1
+    assert parsed.quarantined[0].line_number == 3
+    assert parsed.quarantined[0].reason.startswith("malformed CSV record")
+
+
+# --------------------------------------------------------------------------- JSON
+
+
+def test_jsonl_offsets_missing_and_extra_keys():
+    lines = [
+        '{"event_id": "L001", "user_id": "U000123", "occurred_at": "2026-03-31T15:30:00Z",'
+        ' "device": "pc"}',
+        # no device key; +09:00 offset: 00:30 JST is 15:30 UTC the day before
+        '{"event_id": "L002", "user_id": "U000123", "occurred_at": "2026-04-01T00:30:00+09:00"}',
+        "",
+        # an unknown key must not break anything
+        '{"event_id": "L003", "user_id": "U000124", "occurred_at": "2026-04-01T09:00:00+09:00",'
+        ' "device": "mobile", "browser": "safari"}',
+    ]
+    data = ("\n".join(lines) + "\n").encode()
+    parsed = parse_bytes("logins", "logins_20260401.jsonl", data)
+    assert parsed.quarantined == []
+    assert list(parsed.rows()) == [
+        {
+            "event_id": "L001",
+            "user_id": "U000123",
+            "occurred_at": utc(2026, 3, 31, 15, 30),
+            "device": "pc",
+            "_line_number": 1,
+        },
+        {
+            "event_id": "L002",
+            "user_id": "U000123",
+            "occurred_at": utc(2026, 3, 31, 15, 30),
+            "device": None,
+            "_line_number": 2,
+        },
+        {
+            "event_id": "L003",
+            "user_id": "U000124",
+            "occurred_at": utc(2026, 4, 1, 0, 0),
+            "device": "mobile",
+            "_line_number": 4,
+        },
+    ]
+
+
+def test_jsonl_bad_lines_are_quarantined_and_the_rest_loads():
+    lines = [
+        '{"event_id": "L001", "user_id": "U1", "occurred_at": "2026-04-01T00:30:00+09:00"}',
+        '{"event_id": "L002", "user_id": "U1", "occurred_at": "2026-04-01 09:00:00"}',
+        '{"event_id": "L003", "user_id": "U1", "occurred_at": ',
+        '["not", "an", "object"]',
+        '{"event_id": "L005", "occurred_at": "2026-04-01T00:00:00Z"}',
+        '{"event_id": "L006", "user_id": "U1", "occurred_at": "2026-04-01T01:00:00-01:00"}',
+    ]
+    data = ("\r\n".join(lines) + "\r\n").encode()
+    parsed = parse_bytes("logins", "logins_20260401.jsonl", data)
+    # L006: 01:00 at UTC-1 is 02:00 UTC.
+    assert [(r["event_id"], r["occurred_at"], r["_line_number"]) for r in parsed.rows()] == [
+        ("L001", utc(2026, 3, 31, 15, 30), 1),
+        ("L006", utc(2026, 4, 1, 2, 0), 6),
+    ]
+    reasons = {q.line_number: q.reason for q in parsed.quarantined}
+    assert sorted(reasons) == [2, 3, 4, 5]
+    assert reasons[2] == "occurred_at: timestamp without a UTC offset: '2026-04-01 09:00:00'"
+    assert reasons[3].startswith("not valid JSON")
+    assert reasons[4] == "expected a JSON object, found list"
+    assert reasons[5] == "user_id: required value missing"
+    assert parsed.quarantined[0].record == lines[1]
+
+
+def test_json_array_file_with_line_numbers():
+    text = (
+        "[\n"
+        '  {"event_id": "V1", "user_id": "U1", "content_id": "C0001",'
+        ' "occurred_at": "2026-04-01T00:30:00+09:00", "action": "view", "duration_sec": 42},\n'
+        '  {"event_id": "V2",\n'
+        '   "user_id": "U1", "content_id": "C0002", "occurred_at": "2026-04-01T01:00:00Z",'
+        ' "action": "download"}\n'
+        "]\n"
+    )
+    parsed = parse_bytes("content_views", "content_views_20260401.json", text.encode())
+    assert list(parsed.rows()) == [
+        {
+            "event_id": "V1",
+            "user_id": "U1",
+            "content_id": "C0001",
+            "occurred_at": utc(2026, 3, 31, 15, 30),
+            "action": "view",
+            "duration_sec": 42.0,
+            "_line_number": 2,
+        },
+        {
+            "event_id": "V2",
+            "user_id": "U1",
+            "content_id": "C0002",
+            "occurred_at": utc(2026, 4, 1, 1, 0),
+            "action": "download",
+            "duration_sec": None,
+            "_line_number": 3,
+        },
+    ]
+
+
+def test_json_that_is_not_an_array_fails_the_file():
+    with pytest.raises(RawInputError, match=r"content_views_20260401\.json: expected a JSON"):
+        parse_bytes("content_views", "content_views_20260401.json", b'{"event_id": "V1"}')
+
+
+# --------------------------------------------------------------------------- discovery
+
+
+def test_discovery_matches_the_contract_names_and_reports_the_rest(tmp_path):
+    folder = tmp_path / "deals"
+    folder.mkdir()
+    for name in [
+        "deals_20260402.csv",
+        "deals_20260401_second.csv",
+        "deals_20260401.csv",
+        "deals_20260401.json",
+        "README.txt",
+        "deals_2026041.csv",  # seven digits
+        "partners_20260401.csv",  # another source's name
+    ]:
+        (folder / name).write_text("x")
+    (folder / "deals_20260403.csv").mkdir()  # a folder with a matching name
+    found = discover_files(tmp_path, "deals")
+    # Sorted by export date, then name.
+    assert [f.file_name for f in found.files] == [
+        "deals_20260401.csv",
+        "deals_20260401.json",
+        "deals_20260401_second.csv",
+        "deals_20260402.csv",
+    ]
+    assert found.files[0].export_date == dt.date(2026, 4, 1)
+    assert sorted(s.file_name for s in found.skipped) == [
+        "README.txt",
+        "deals_20260403.csv",  # "...0403" sorts before "...041." ('0' < '1')
+        "deals_2026041.csv",
+        "partners_20260401.csv",
+    ]
+
+
+def test_missing_source_folder_means_no_files(tmp_path):
+    found = discover_files(tmp_path, "deals")
+    assert found.files == () and found.skipped == ()
+
+
+def test_impossible_export_date_in_a_file_name_fails(tmp_path):
+    (tmp_path / "deals").mkdir()
+    (tmp_path / "deals" / "deals_20261301.csv").write_text("x")
+    with pytest.raises(RawInputError, match=r"deals_20261301\.csv: the export date"):
+        discover_files(tmp_path, "deals")
+
+
+def test_symlink_escaping_the_landing_root_is_refused(tmp_path):
+    landing = tmp_path / "landing"
+    (landing / "partners").mkdir(parents=True)
+    outside = tmp_path / "elsewhere.csv"
+    shutil.copy(FIXTURES / "partners_20260401.csv", outside)
+    os.symlink(outside, landing / "partners" / "partners_20260401.csv")
+    with pytest.raises(RawInputError, match="outside the landing root"):
+        discover_files(landing, "partners")
+    with pytest.raises(RawInputError, match="outside the landing root"):
+        check_inside_landing(outside, landing)
+
+
+def test_symlink_inside_the_landing_root_is_read(tmp_path):
+    landing = tmp_path / "landing"
+    (landing / "partners").mkdir(parents=True)
+    (landing / "archive").mkdir()
+    shutil.copy(FIXTURES / "partners_20260401.csv", landing / "archive" / "p.csv")
+    os.symlink(landing / "archive" / "p.csv", landing / "partners" / "partners_20260401.csv")
+    (found,) = discover_files(landing, "partners").files
+    # The fixture has two readable rows.
+    assert read_file(found, landing).row_count == 2
+
+
+def test_jsonl_without_blank_lines_crlf_and_one_offset_for_all():
+    # Every line a single object and every timestamp in one shape: the bulk path. Results
+    # must be the same as value by value, including quarantine line numbers.
+    lines = [
+        '{"event_id": "X1", "user_id": "U1", "course_id": "K01", "lesson_id": "K01-1",'
+        ' "completed_at": "2026-04-01T00:30:00+09:00"}',
+        '{"event_id": "X2", "user_id": "U1", "course_id": "K01", "lesson_id": "K01-2",'
+        ' "completed_at": "2026-04-01T23:59:59+09:00"}',
+        '{"event_id": "X3", "user_id": "U1", "course_id": "K01",'
+        ' "completed_at": "2026-04-02T08:00:00+09:00"}',
+        '{"event_id": "X4", "user_id": "U2", "course_id": "K01", "lesson_id": "K01-1",'
+        ' "completed_at": "2026-04-31T08:00:00+09:00"}',
+    ]
+    data = ("\r\n".join(lines) + "\r\n").encode()
+    parsed = parse_bytes("lesson_completions", "lesson_completions_20260402.jsonl", data)
+    # 00:30 JST -> 15:30 UTC the day before; 23:59:59 JST -> 14:59:59 UTC the same day.
+    assert [(r["event_id"], r["completed_at"], r["_line_number"]) for r in parsed.rows()] == [
+        ("X1", utc(2026, 3, 31, 15, 30), 1),
+        ("X2", utc(2026, 4, 1, 14, 59, 59), 2),
+    ]
+    assert [(q.line_number, q.reason) for q in parsed.quarantined] == [
+        (3, "lesson_id: required value missing"),
+        (4, "completed_at: not a timestamp: '2026-04-31T08:00:00+09:00'"),  # no 31 April
+    ]
+    assert parsed.quarantined[0].record == lines[2]
+
+
+def test_timestamp_at_the_edge_of_the_calendar_is_quarantined_not_a_crash():
+    # 0001-01-01 00:00 in Japan would be 9 hours before the first representable instant.
+    data = b"attempt_id,user_id,quiz_id,submitted_at,score\nA1,U1,Q1,0001-01-01 00:00:00,1\n"
+    parsed = parse_bytes("quiz_attempts", "quiz_attempts_20260401.csv", data)
+    assert parsed.row_count == 0
+    assert [(q.line_number, q.reason) for q in parsed.quarantined] == [
+        (2, "submitted_at: not a timestamp: '0001-01-01 00:00:00'")
+    ]
+
+
+def test_malformed_quoting_mid_file_keeps_the_following_line_numbers():
+    data = (
+        b"course_id,title,lesson_count,is_required\n"  # line 1
+        b'K01,"a"x,1,true\n'  # line 2: text after a closing quote -> quarantine
+        b'K02,"two\n'  # lines 3-4: one record with a quoted line break
+        b'lines",2,false\n'
+        b"K03,c,3,true\n"  # line 5
+    )
+    parsed = parse_bytes("courses", "courses_20260401.csv", data)
+    assert [(r["course_id"], r["title"], r["_line_number"]) for r in parsed.rows()] == [
+        ("K02", "two\nlines", 3),
+        ("K03", "c", 5),
+    ]
+    assert [(q.line_number, q.record) for q in parsed.quarantined] == [(2, 'K01,"a"x,1,true')]
+    assert parsed.quarantined[0].reason.startswith("malformed CSV record")
+
+
+def test_blank_lines_and_lone_carriage_returns_in_quoted_fields():
+    data = (
+        b"course_id,title,lesson_count,is_required\r\n"  # line 1
+        b"\r\n"  # line 2: blank
+        b'K01,"old\rmac",1,true\r\n'  # line 3-4: a lone CR inside quotes is a line break too
+        b"K02,b,2,false\r\n"  # line 5
+        b"\r\n"  # line 6: blank
+        b"K03,c,3\r\n"  # line 7: too few fields
+    )
+    parsed = parse_bytes("courses", "courses_20260401.csv", data)
+    assert [(r["course_id"], r["_line_number"]) for r in parsed.rows()] == [("K01", 3), ("K02", 5)]
+    assert [q.line_number for q in parsed.quarantined] == [7]
+
+
+@pytest.mark.parametrize(
+    ("file_name", "content"),
+    [
+        # CSV, every value `YYYY-MM-DD HH:MM:SS` (Japan time)
+        (
+            "logins_20260401.csv",
+            "event_id,user_id,occurred_at,device\n"
+            "L1,U1,2026-04-01 00:30:00,pc\n"
+            "L2,U1,2026-01-01 08:59:59,pc\n",
+        ),
+        # JSONL, every value with +09:00
+        (
+            "logins_20260401.jsonl",
+            '{"event_id": "L1", "user_id": "U1", "occurred_at": "2026-04-01T00:30:00+09:00"}\n'
+            '{"event_id": "L2", "user_id": "U1", "occurred_at": "2026-01-01T08:59:59+09:00"}\n',
+        ),
+        # JSONL, every value in UTC with Z
+        (
+            "logins_20260401.jsonl",
+            '{"event_id": "L1", "user_id": "U1", "occurred_at": "2026-03-31T15:30:00Z"}\n'
+            '{"event_id": "L2", "user_id": "U1", "occurred_at": "2025-12-31T23:59:59Z"}\n',
+        ),
+    ],
+)
+def test_one_shape_per_column_gives_the_same_instants(file_name, content):
+    # All three files describe the same two instants:
+    # 2026-04-01 00:30 JST = 2026-03-31 15:30 UTC; 2026-01-01 08:59:59 JST = 2025-12-31 23:59:59.
+    parsed = parse_bytes("logins", file_name, content.encode())
+    assert [r["occurred_at"] for r in parsed.rows()] == [
+        utc(2026, 3, 31, 15, 30),
+        utc(2025, 12, 31, 23, 59, 59),
+    ]
+    assert all(r["occurred_at"].tzinfo == UTC for r in parsed.rows())
