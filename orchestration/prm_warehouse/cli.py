@@ -105,6 +105,25 @@ def build(full_refresh: bool) -> None:
     click.echo(render_summary(settings.serving_path))
 
 
+@main.command(context_settings={"ignore_unknown_options": True})
+@click.argument("dagster_args", nargs=-1, type=click.UNPROCESSED)
+def ui(dagster_args: tuple[str, ...]) -> None:
+    """Open the Dagster UI (``dagster dev``) on the project's instance.
+
+    Extra arguments go to ``dagster dev``, e.g. ``prm-warehouse ui -p 3001``.
+    """
+    import subprocess
+
+    from .pipeline import project_instance
+
+    project_instance()  # sets DAGSTER_HOME and installs the project's dagster.yaml there
+    dagster = Path(sys.executable).with_name("dagster")
+    command = [str(dagster) if dagster.exists() else "dagster", "dev"]
+    command += ["-m", "prm_warehouse.definitions", *dagster_args]
+    logger.info("starting %s with DAGSTER_HOME=%s", " ".join(command), os.environ["DAGSTER_HOME"])
+    sys.exit(subprocess.call(command))
+
+
 @main.command()
 def summary() -> None:
     """Print rows per mart and the latest month's funnel from the serving copy."""

@@ -1,0 +1,326 @@
+"""Building blocks of the raw-source suites (``expectations/raw/*.py``).
+
+Every raw suite validates four frames read from the warehouse:
+
+- ``schema``: the table's columns (no rows): every contract and lineage column is present;
+- ``rows``: the rows staging will use. Snapshot sources: the newest file only (max
+  ``_export_date``, then max ``_file_name``). Event sources: per key, the copies in the latest
+  file that delivered the key. Overlapping batches are expected and resolved this way; two
+  copies of one key left after it are a duplicate *inside one file*, which the key-uniqueness
+  gate reports;
+- ``volume``: the newest export day's row count from ``raw._load_manifest`` against the median
+  of up to ``VOLUME_HISTORY_DAYS`` previous export days;
+- ``quarantine``: per delivered file, the share of its records in ``raw._quarantine``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+
+import great_expectations.expectations as gxe
+
+from ..raw.contract import (
+    LINEAGE_COLUMNS,
+    MANIFEST_TABLE,
+    QUARANTINE_TABLE,
+    RAW_SCHEMA,
+    SOURCES_BY_NAME,
+    Source,
+)
+from .spec import (
+    EARLIEST_PLAUSIBLE,
+    Frame,
+    Gate,
+    Severity,
+    Suite,
+    SuiteContext,
+    SuiteInfo,
+    error,
+    quote,
+    read_seed_column,
+    sql_literal,
+    warn,
+)
+
+VOLUME_HISTORY_DAYS = 28
+# A newest export day with more than this many times the median of the previous days.
+VOLUME_SPIKE_RATIO = 10.0
+# Share of a file's records sent to quarantine: above the first a warning, above the second
+# the file blocks the build (a twentieth of the rows unreadable is a broken export, not noise).
+QUARANTINE_WARN_SHARE = 0.01
+QUARANTINE_ERROR_SHARE = 0.05
+
+STATUS_SEED = "deal_status_stage_map.csv"
+STATUS_SEED_COLUMN = "status_label"
+
+
+def raw_suite_info(source_name: str, version: int, description: str) -> SuiteInfo:
+    source = SOURCES_BY_NAME[source_name]
+    return SuiteInfo(
+        name=f"raw_{source.name}",
+        asset_key=(RAW_SCHEMA, source.name),
+        table=f"{RAW_SCHEMA}.{source.name}",
+        version=version,
+        description=description,
+    )
+
+
+def table_sql(source: Source) -> str:
+    return f"{RAW_SCHEMA}.{quote(source.name)}"
+
+
+def rows_sql(source: Source) -> str:
+    """The rows staging uses (see the module docstring), in file and line order."""
+    table = table_sql(source)
+    if source.kind == "snapshot":
+        return (
+            f"select * from {table}\n"
+            f"where _file_name = (\n"
+            f"    select _file_name from {table}\n"
+            f"    order by _export_date desc, _file_name desc\n"
+            f"    limit 1\n"
+            f")\n"
+            f"order by _file_name, _line_number"
+        )
+    key = quote(source.key)
+    return (
+        f"select * from {table}\n"
+        f"qualify dense_rank() over (\n"
+        f"    partition by {key} order by _export_date desc, _file_name desc\n"
+        f") = 1\n"
+        f"order by _file_name, _line_number"
+    )
+
+
+def schema_frame(source: Source) -> Frame:
+    expected = [*source.column_names, *(name for name, _ in LINEAGE_COLUMNS)]
+    return Frame(
+        name="schema",
+        sql=f"select * from {table_sql(source)} limit 0",
+        gates=(
+            error(
+                gxe.ExpectTableColumnsToMatchSet(column_set=expected, exact_match=False),
+                "every contract and lineage column is present",
+            ),
+        ),
+    )
+
+
+def rows_frame(source: Source, gates: Iterable[Gate]) -> Frame:
+    required = [column.name for column in source.columns if column.required]
+    key_severity: Severity = "error" if source.kind == "snapshot" else "warn"
+    key_gate = Gate(
+        expectation=gxe.ExpectColumnValuesToBeUnique(column=source.key),
+        severity=key_severity,
+        reason=(
+            "one row per key in the newest file"
+            if source.kind == "snapshot"
+            else "an event id appears once in the file that delivered it last"
+        ),
+    )
+    not_null = [
+        error(
+            gxe.ExpectColumnValuesToNotBeNull(column=name),
+            "required values are quarantined by the loader, never loaded as NULL",
+        )
+        for name in required
+    ]
+    return Frame(name="rows", sql=rows_sql(source), gates=(key_gate, *not_null, *gates))
+
+
+def volume_frame(source: Source, zero_rows_severity: Severity) -> Frame:
+    source_name = sql_literal(source.name)
+    sql = f"""
+with days as (
+    select
+        export_date,
+        sum(rows_loaded) as rows_loaded,
+        string_agg(file_name, ', ' order by file_name) as _file_name
+    from {RAW_SCHEMA}.{MANIFEST_TABLE}
+    where source = {source_name}
+    group by export_date
+),
+
+ranked as (
+    select
+        *,
+        row_number() over (order by export_date desc) as day_rank
+    from days
+),
+
+previous as (
+    select
+        median(rows_loaded) as previous_median,
+        count(*) as previous_days
+    from ranked
+    where day_rank between 2 and {VOLUME_HISTORY_DAYS + 1}
+)
+
+select
+    ranked.export_date,
+    ranked.rows_loaded,
+    previous.previous_median,
+    previous.previous_days,
+    ranked.rows_loaded / nullif(previous.previous_median, 0) as ratio_to_median,
+    ranked._file_name
+from ranked
+cross join previous
+where ranked.day_rank = 1
+"""
+    return Frame(
+        name="volume",
+        sql=sql,
+        gates=(
+            Gate(
+                expectation=gxe.ExpectColumnValuesToBeBetween(column="rows_loaded", min_value=1),
+                severity=zero_rows_severity,
+                reason="the newest export day delivered rows",
+            ),
+            warn(
+                gxe.ExpectColumnValuesToBeBetween(
+                    column="ratio_to_median", max_value=VOLUME_SPIKE_RATIO
+                ),
+                f"the newest export day holds at most {VOLUME_SPIKE_RATIO:g}x the median of "
+                f"the previous {VOLUME_HISTORY_DAYS} export days",
+            ),
+        ),
+    )
+
+
+def quarantine_frame(source: Source) -> Frame:
+    source_name = sql_literal(source.name)
+    sql = f"""
+with loaded as (
+    select
+        file_name,
+        rows_loaded
+    from {RAW_SCHEMA}.{MANIFEST_TABLE}
+    where source = {source_name}
+),
+
+quarantined as (
+    select
+        file_name,
+        count(*) as rows_quarantined
+    from {RAW_SCHEMA}.{QUARANTINE_TABLE}
+    where source = {source_name}
+    group by file_name
+),
+
+final as (
+    select
+        coalesce(loaded.file_name, quarantined.file_name) as _file_name,
+        coalesce(loaded.rows_loaded, 0) as rows_loaded,
+        coalesce(quarantined.rows_quarantined, 0) as rows_quarantined
+    from loaded
+    full outer join quarantined on loaded.file_name = quarantined.file_name
+)
+
+select
+    *,
+    rows_quarantined / nullif(rows_loaded + rows_quarantined, 0) as quarantined_share
+from final
+order by _file_name
+"""
+    return Frame(
+        name="quarantine",
+        sql=sql,
+        gates=(
+            warn(
+                gxe.ExpectColumnValuesToBeBetween(
+                    column="quarantined_share", max_value=QUARANTINE_WARN_SHARE
+                ),
+                f"at most {QUARANTINE_WARN_SHARE:.0%} of a file's records quarantined",
+            ),
+            error(
+                gxe.ExpectColumnValuesToBeBetween(
+                    column="quarantined_share", max_value=QUARANTINE_ERROR_SHARE
+                ),
+                f"at most {QUARANTINE_ERROR_SHARE:.0%} of a file's records quarantined",
+            ),
+        ),
+    )
+
+
+def instant_within_window(column: str, ctx: SuiteContext, severity: Severity) -> Gate:
+    """A timestamptz column between 2015-01-01 and the end of the day after the as-of date."""
+    return Gate(
+        expectation=gxe.ExpectColumnValuesToBeBetween(
+            column=column,
+            min_value=EARLIEST_PLAUSIBLE,
+            max_value=ctx.latest_plausible,
+            strict_max=True,
+        ),
+        severity=severity,
+        reason=f"a plausible instant: from 2015-01-01 to the day after {ctx.as_of_date} (JST)",
+    )
+
+
+def date_within_window(
+    column: str, ctx: SuiteContext, severity: Severity, days_ahead: int = 1
+) -> Gate:
+    """A date column between 2015-01-01 and `days_ahead` days after the as-of date."""
+    # DuckDB dates arrive in pandas as naive datetimes at midnight.
+    latest = ctx.as_of_date + dt.timedelta(days=days_ahead)
+    return Gate(
+        expectation=gxe.ExpectColumnValuesToBeBetween(
+            column=column,
+            min_value=dt.datetime(2015, 1, 1),
+            max_value=dt.datetime.combine(latest, dt.time(0, 0)),
+        ),
+        severity=severity,
+        reason=f"a plausible date: from 2015-01-01 to {latest}",
+    )
+
+
+def value_set(column: str, values: Iterable[str], severity: Severity, reason: str) -> Gate:
+    return Gate(
+        expectation=gxe.ExpectColumnValuesToBeInSet(column=column, value_set=sorted(values)),
+        severity=severity,
+        reason=reason,
+    )
+
+
+def status_label_gates(column: str, ctx: SuiteContext) -> tuple[tuple[Gate, ...], tuple[str, ...]]:
+    """Status labels must be known to the stage-map seed (error); no seed, no gate (a note)."""
+    seed = ctx.seeds_dir / STATUS_SEED
+    if not seed.is_file():
+        return (), (f"{column}: labels not checked, {seed} does not exist",)
+    labels = read_seed_column(seed, STATUS_SEED_COLUMN)
+    gate = value_set(
+        column,
+        labels,
+        "error",
+        f"a label that {STATUS_SEED} does not map stops the build of the marts",
+    )
+    return (gate,), ()
+
+
+def build_raw_suite(
+    info: SuiteInfo,
+    *,
+    row_gates: Iterable[Gate],
+    zero_rows_severity: Severity,
+    extra_frames: Iterable[Frame] = (),
+    extra_requires: Iterable[str] = (),
+    notes: Iterable[str] = (),
+) -> Suite:
+    source = SOURCES_BY_NAME[info.asset_key[-1]]
+    return Suite(
+        info=info,
+        frames=(
+            schema_frame(source),
+            rows_frame(source, row_gates),
+            volume_frame(source, zero_rows_severity),
+            quarantine_frame(source),
+            *extra_frames,
+        ),
+        requires=(
+            info.table,
+            f"{RAW_SCHEMA}.{MANIFEST_TABLE}",
+            f"{RAW_SCHEMA}.{QUARANTINE_TABLE}",
+            *extra_requires,
+        ),
+        notes=tuple(notes),
+    )

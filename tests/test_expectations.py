@@ -1,0 +1,645 @@
+"""The expectation suites of expectations/ on small real DuckDB warehouses, and as Dagster checks.
+
+Every warehouse here is a DuckDB file in tmp_path with the raw schema of the loaders
+(`create_raw_tables`) filled from tests/fixtures/quality/raw_files.json: small valid data as
+of 2026-10-31. Each failing case changes one thing and asserts which expectation failed, with
+which severity, how many rows and in which file. Counts are worked out by hand from the
+fixture (the reasoning sits next to each case).
+"""
+
+from __future__ import annotations
+
+import copy
+import datetime as dt
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import dagster as dg
+import duckdb
+import pytest
+
+from prm_warehouse.quality.checks import build_mart_suite_checks, build_raw_suite_checks
+from prm_warehouse.quality.runner import SuiteResult, run_suite
+from prm_warehouse.quality.spec import SuiteContext, columns_of, read_seed_column
+from prm_warehouse.quality.suites import MART_NAMES, load_suite_modules
+from prm_warehouse.raw.contract import SOURCES, SOURCES_BY_NAME
+from prm_warehouse.raw.schema import create_raw_tables
+from prm_warehouse.resources import WarehouseResource
+from prm_warehouse.settings import PROJECT_ROOT
+
+FIXTURE = json.loads(
+    (Path(__file__).parent / "fixtures" / "quality" / "raw_files.json").read_text("utf-8")
+)
+AS_OF = dt.date(2026, 10, 31)
+SEEDS_DIR = PROJECT_ROOT / "seeds"
+RAW_SUITES = load_suite_modules("raw")
+MART_SUITES = load_suite_modules("marts")
+
+Files = dict[str, list[dict[str, Any]]]
+
+
+def fixture_files() -> Files:
+    return {source: files for source, files in copy.deepcopy(FIXTURE).items() if source[0] != "_"}
+
+
+def export_date_of(file_name: str) -> dt.date:
+    return dt.datetime.strptime(file_name.split("_")[-1][:8], "%Y%m%d").date()
+
+
+def build_warehouse(path: Path, files: Files, quarantine: list[tuple[str, str, int]] = ()) -> Path:
+    """A raw schema holding `files`, a manifest row per file and the given quarantine rows.
+
+    quarantine: (source, file name, number of quarantined records) per file.
+    """
+    con = duckdb.connect(str(path))
+    try:
+        create_raw_tables(con)
+        quarantined = {(source, name): count for source, name, count in quarantine}
+        for source_name, source_files in files.items():
+            source = SOURCES_BY_NAME[source_name]
+            columns = [*source.column_names, "_file_name", "_export_date", "_line_number"]
+            casts = [f"cast(? as {column.duckdb_type})" for column in source.columns]
+            sql = (
+                f"insert into raw.{source.name} ({', '.join(columns)}, _loaded_at) "
+                f"values ({', '.join(casts)}, ?, ?, ?, now())"
+            )
+            # CSV records start on line 2 (the header is line 1), JSONL records on line 1.
+            first_line = 2 if source.format == "csv" else 1
+            for delivered in source_files:
+                name = delivered["file_name"]
+                for offset, row in enumerate(delivered["rows"]):
+                    values = [row.get(column) for column in source.column_names]
+                    con.execute(sql, [*values, name, export_date_of(name), first_line + offset])
+                con.execute(
+                    "insert into raw._load_manifest "
+                    "values (?, ?, ?, 'sha', 1, 'utf-8', ?, ?, now())",
+                    [
+                        source.name,
+                        name,
+                        export_date_of(name),
+                        len(delivered["rows"]),
+                        quarantined.get((source.name, name), 0),
+                    ],
+                )
+        for source_name, name, count in quarantine:
+            for line in range(count):
+                con.execute(
+                    "insert into raw._quarantine values (?, ?, ?, 'unreadable date', '{}', now())",
+                    [source_name, name, 100 + line],
+                )
+    finally:
+        con.close()
+    return path
+
+
+def validate(name: str, warehouse: Path, seeds_dir: Path = SEEDS_DIR) -> SuiteResult:
+    modules = RAW_SUITES if name in RAW_SUITES else MART_SUITES
+    suite = modules[name].build(SuiteContext(as_of_date=AS_OF, seeds_dir=seeds_dir))
+    return run_suite(suite, warehouse)
+
+
+def failed(result: SuiteResult) -> set[tuple[str, str]]:
+    return {(failure.label, failure.severity) for failure in result.failures}
+
+
+def file_rows(files: Files, file_name: str) -> list[dict[str, Any]]:
+    for source_files in files.values():
+        for delivered in source_files:
+            if delivered["file_name"] == file_name:
+                return delivered["rows"]
+    raise KeyError(file_name)
+
+
+def logins(prefix: str, count: int, day: str) -> list[dict[str, Any]]:
+    return [
+        {
+            "event_id": f"{prefix}{index:03d}",
+            "user_id": "U001",
+            "occurred_at": f"{day}T10:00:00+09:00",
+            "device": "pc",
+        }
+        for index in range(count)
+    ]
+
+
+@pytest.fixture(scope="module")
+def valid_warehouse(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return build_warehouse(tmp_path_factory.mktemp("valid") / "wh.duckdb", fixture_files())
+
+
+def test_every_source_and_mart_has_a_suite() -> None:
+    # 11 raw sources in the contract, 11 marts in the BI contract table.
+    assert list(RAW_SUITES) == [source.name for source in SOURCES]
+    assert len(RAW_SUITES) == 11
+    assert list(MART_SUITES) == list(MART_NAMES)
+    assert len(MART_SUITES) == 11
+    assert {module.info.asset_key for module in RAW_SUITES.values()} == {
+        ("raw", source.name) for source in SOURCES
+    }
+    assert MART_SUITES["fct_deal_funnel"].info.asset_key == ("marts", "fct_deal_funnel")
+
+
+@pytest.mark.parametrize("name", list(MART_NAMES))
+def test_mart_suites_name_only_their_columns(name: str) -> None:
+    # A mart suite may name only the columns it declares as the contract's (COLUMNS).
+    module = MART_SUITES[name].module
+    suite = module.build(SuiteContext(as_of_date=AS_OF))
+    assert columns_of(suite.gates) <= set(module.COLUMNS)
+
+
+@pytest.mark.parametrize("source", [source.name for source in SOURCES])
+def test_raw_suite_passes_on_valid_data(source: str, valid_warehouse: Path) -> None:
+    # The fixture is valid as of 2026-10-31: its defects sit in older snapshot files (a
+    # duplicate partner, an unknown deal label) and in overlapping event batches, which the
+    # suites must not count.
+    result = validate(source, valid_warehouse)
+    assert result.skipped_reason is None
+    assert result.failures == ()
+    assert result.notes == ()
+    assert result.success_by_severity == {"error": True, "warn": True}
+
+
+def _rename_prefecture(path: Path) -> None:
+    con = duckdb.connect(str(path))
+    con.execute("alter table raw.partners rename column prefecture to pref")
+    con.close()
+
+
+def _set(file_name: str, index: int, **values: Any) -> Callable[[Files], None]:
+    def change(files: Files) -> None:
+        file_rows(files, file_name)[index].update(values)
+
+    return change
+
+
+def _repeat(file_name: str, index: int, times: int) -> Callable[[Files], None]:
+    def change(files: Files) -> None:
+        rows = file_rows(files, file_name)
+        rows.extend(copy.deepcopy(rows[index]) for _ in range(times))
+
+    return change
+
+
+def _empty(file_name: str) -> Callable[[Files], None]:
+    def change(files: Files) -> None:
+        file_rows(files, file_name).clear()
+
+    return change
+
+
+# (source, change of the fixture, expected failures, unexpected rows, files named)
+FAILING_CASES = [
+    pytest.param(
+        "partners",
+        None,  # the column is renamed in the table (see _rename_prefecture)
+        {("expect_table_columns_to_match_set", "error")},
+        None,  # a table-level expectation counts no rows
+        (),
+        id="partners-renamed-column",
+    ),
+    pytest.param(
+        "partner_users",
+        # U002 is the second row of the only file.
+        _set("partner_users_20261031.csv", 1, status="retired"),
+        {("expect_column_values_to_be_in_set(status)", "warn")},
+        1,
+        ("partner_users_20261031.csv",),
+        id="partner_users-unknown-status",
+    ),
+    pytest.param(
+        "deals",
+        # 検討中 is not a label of seeds/deal_status_stage_map.csv.
+        _set("deals_20261031.csv", 1, status="検討中"),
+        {("expect_column_values_to_be_in_set(status)", "error")},
+        1,
+        ("deals_20261031.csv",),
+        id="deals-unknown-status-label",
+    ),
+    pytest.param(
+        "deal_status_events",
+        # S003 (second row of the newest file) delivered three times in that file: all three
+        # copies are non-unique rows. S002's copy in the older file is an overlap, not counted.
+        _repeat("deal_status_events_20261031.csv", 1, 2),
+        {("expect_column_values_to_be_unique(event_id)", "warn")},
+        3,
+        ("deal_status_events_20261031.csv",),
+        id="deal_status_events-duplicate-burst",
+    ),
+    pytest.param(
+        "logins",
+        # The newest export day (2026-10-31) delivers a file with no record: 0 < 1.
+        _empty("logins_20261031.jsonl"),
+        {("expect_column_values_to_be_between(rows_loaded)", "error")},
+        1,  # the one row of the volume frame, the newest day
+        ("logins_20261031.jsonl",),
+        id="logins-empty-day",
+    ),
+    pytest.param(
+        "content_views",
+        _set("content_views_20261031.jsonl", 1, action="share"),
+        {("expect_column_values_to_be_in_set(action)", "warn")},
+        1,
+        ("content_views_20261031.jsonl",),
+        id="content_views-unknown-action",
+    ),
+    pytest.param(
+        "content_views",
+        # An empty day of an event source other than logins only warns.
+        _empty("content_views_20261031.jsonl"),
+        {("expect_column_values_to_be_between(rows_loaded)", "warn")},
+        1,
+        ("content_views_20261031.jsonl",),
+        id="content_views-empty-day",
+    ),
+    pytest.param(
+        "contents",
+        _set("contents_20261031.csv", 0, content_type="podcast"),
+        {("expect_column_values_to_be_in_set(content_type)", "warn")},
+        1,
+        ("contents_20261031.csv",),
+        id="contents-unknown-type",
+    ),
+    pytest.param(
+        "courses",
+        # K002 twice in the newest snapshot: both rows are non-unique, and in a snapshot that
+        # blocks (which copy is the truth?).
+        _repeat("courses_20261031.csv", 1, 1),
+        {("expect_column_values_to_be_unique(course_id)", "error")},
+        2,
+        ("courses_20261031.csv",),
+        id="courses-duplicate-in-snapshot",
+    ),
+    pytest.param(
+        "lesson_completions",
+        # 2030 is after 2026-11-01 (the day after the as-of date).
+        _set("lesson_completions_20261031.jsonl", 0, completed_at="2030-01-01T00:00:00+09:00"),
+        {("expect_column_values_to_be_between(completed_at)", "error")},
+        1,
+        ("lesson_completions_20261031.jsonl",),
+        id="lesson_completions-future-timestamp",
+    ),
+    pytest.param(
+        "quizzes",
+        # Q001: pass 120 > max 100.
+        _set("quizzes_20261031.csv", 0, pass_score=120),
+        {("expect_column_pair_values_a_to_be_greater_than_b(max_score, pass_score)", "error")},
+        1,
+        ("quizzes_20261031.csv",),
+        id="quizzes-unreachable-pass-score",
+    ),
+    pytest.param(
+        "quiz_attempts",
+        # A002 on Q001 (max 100) scores 120.
+        _set("quiz_attempts_20261031.csv", 0, score=120),
+        {("expect_column_pair_values_a_to_be_greater_than_b(max_score, score)", "error")},
+        1,
+        ("quiz_attempts_20261031.csv",),
+        id="quiz_attempts-score-above-max",
+    ),
+]
+
+
+@pytest.mark.parametrize(("source", "change", "expected", "count", "file_names"), FAILING_CASES)
+def test_raw_suite_fails_for_the_intended_reason(
+    tmp_path: Path,
+    source: str,
+    change: Callable[[Files], None] | None,
+    expected: set[tuple[str, str]],
+    count: int | None,
+    file_names: tuple[str, ...],
+) -> None:
+    files = fixture_files()
+    if change is not None:
+        change(files)
+    warehouse = build_warehouse(tmp_path / "wh.duckdb", files)
+    if change is None:
+        _rename_prefecture(warehouse)
+    result = validate(source, warehouse)
+    assert failed(result) == expected
+    (failure,) = result.failures
+    assert failure.unexpected_count == count
+    assert failure.file_names == file_names
+    blocking = failure.severity == "error"
+    assert result.success is not blocking
+    assert result.success_by_severity == {"error": not blocking, "warn": blocking}
+
+
+def test_renamed_column_names_the_missing_column(tmp_path: Path) -> None:
+    warehouse = build_warehouse(tmp_path / "wh.duckdb", fixture_files())
+    _rename_prefecture(warehouse)
+    (failure,) = validate("partners", warehouse).failures
+    assert failure.observed["details"]["mismatched"]["missing"] == ["prefecture"]
+
+
+def test_description_names_suite_expectation_and_file(tmp_path: Path) -> None:
+    files = fixture_files()
+    _set("quiz_attempts_20261031.csv", 0, score=120)(files)
+    result = validate("quiz_attempts", build_warehouse(tmp_path / "wh.duckdb", files))
+    assert result.description() == (
+        "suite raw_quiz_attempts: expect_column_pair_values_a_to_be_greater_than_b"
+        "(max_score, score) failed for 1 row in quiz_attempts_20261031.csv [error]"
+    )
+    (failure,) = result.failures
+    # The offending row is A002, on line 2 of its CSV file (line 1 is the header).
+    (row,) = failure.sample_rows
+    assert (row["attempt_id"], row["score"], row["max_score"], row["_line_number"]) == (
+        "A002",
+        120.0,
+        100.0,
+        2,
+    )
+
+
+def test_timestamp_window_is_2015_to_the_day_after_the_as_of_date(tmp_path: Path) -> None:
+    files = fixture_files()
+    files["logins"].append(
+        {
+            "file_name": "logins_20261101.jsonl",
+            "rows": [
+                # 2026-11-01 is the day after the as-of date: its last second is plausible.
+                *logins("IN", 1, "2026-11-01"),
+                {"event_id": "LATE", "user_id": "U1", "occurred_at": "2026-11-01T23:59:59+09:00"},
+                # The next day's first second is not, nor is the last second of 2014.
+                {"event_id": "NEXT", "user_id": "U1", "occurred_at": "2026-11-02T00:00:00+09:00"},
+                {"event_id": "OLD", "user_id": "U1", "occurred_at": "2014-12-31T23:59:59+09:00"},
+            ],
+        }
+    )
+    result = validate("logins", build_warehouse(tmp_path / "wh.duckdb", files))
+    assert failed(result) == {("expect_column_values_to_be_between(occurred_at)", "error")}
+    (failure,) = result.failures
+    assert failure.unexpected_count == 2
+    assert {row["event_id"] for row in failure.sample_rows} == {"NEXT", "OLD"}
+
+
+def test_volume_spike_against_the_median_warns(tmp_path: Path) -> None:
+    files = fixture_files()
+    # Previous export days deliver 1, 2 and 9 logins: median 2 (the mean, 4, would hide the
+    # spike). The newest day delivers 21: 21 / 2 = 10.5 > 10.
+    files["logins"] = [
+        {"file_name": "logins_20261028.jsonl", "rows": logins("A", 1, "2026-10-28")},
+        {"file_name": "logins_20261029.jsonl", "rows": logins("B", 2, "2026-10-29")},
+        {"file_name": "logins_20261030.jsonl", "rows": logins("C", 9, "2026-10-30")},
+        {"file_name": "logins_20261031.jsonl", "rows": logins("D", 21, "2026-10-31")},
+    ]
+    result = validate("logins", build_warehouse(tmp_path / "wh.duckdb", files))
+    assert failed(result) == {("expect_column_values_to_be_between(ratio_to_median)", "warn")}
+    (failure,) = result.failures
+    assert failure.file_names == ("logins_20261031.jsonl",)
+    assert failure.sample_rows[0]["ratio_to_median"] == 10.5
+    assert failure.sample_rows[0]["previous_days"] == 3
+
+
+def test_volume_at_ten_times_the_median_passes(tmp_path: Path) -> None:
+    files = fixture_files()
+    # 2 then 20 logins: 20 / 2 = 10, the limit itself.
+    files["logins"] = [
+        {"file_name": "logins_20261030.jsonl", "rows": logins("C", 2, "2026-10-30")},
+        {"file_name": "logins_20261031.jsonl", "rows": logins("D", 20, "2026-10-31")},
+    ]
+    assert validate("logins", build_warehouse(tmp_path / "wh.duckdb", files)).failures == ()
+
+
+def test_quarantined_share_thresholds(tmp_path: Path) -> None:
+    files = fixture_files()
+    files["logins"] = [
+        # 19 loaded + 1 quarantined: 1 / 20 = 5 % -> above the 1 % warning, not above 5 %.
+        {"file_name": "logins_20261030.jsonl", "rows": logins("C", 19, "2026-10-30")},
+        # 2 loaded + 1 quarantined: 1 / 3 = 33 % -> above both.
+        {"file_name": "logins_20261031.jsonl", "rows": logins("D", 2, "2026-10-31")},
+    ]
+    quarantine = [
+        ("logins", "logins_20261030.jsonl", 1),
+        ("logins", "logins_20261031.jsonl", 1),
+    ]
+    result = validate("logins", build_warehouse(tmp_path / "wh.duckdb", files, quarantine))
+    assert failed(result) == {
+        ("expect_column_values_to_be_between(quarantined_share)", "warn"),
+        ("expect_column_values_to_be_between(quarantined_share)", "error"),
+    }
+    by_severity = {failure.severity: failure for failure in result.failures}
+    assert by_severity["warn"].file_names == ("logins_20261030.jsonl", "logins_20261031.jsonl")
+    assert by_severity["error"].file_names == ("logins_20261031.jsonl",)
+    # errors come first in the description: they are what blocks
+    assert result.description().startswith(
+        "suite raw_logins: expect_column_values_to_be_between(quarantined_share) failed for "
+        "1 row in logins_20261031.jsonl [error]; "
+    )
+
+
+def test_status_labels_unchecked_without_the_seed(tmp_path: Path) -> None:
+    files = fixture_files()
+    _set("deals_20261031.csv", 1, status="検討中")(files)
+    warehouse = build_warehouse(tmp_path / "wh.duckdb", files)
+    result = validate("deals", warehouse, seeds_dir=tmp_path / "no_seeds")
+    assert result.failures == ()
+    assert result.notes == (
+        f"status: labels not checked, {tmp_path / 'no_seeds' / 'deal_status_stage_map.csv'} "
+        "does not exist",
+    )
+
+
+def test_seed_without_the_label_column_names_file_and_line(tmp_path: Path) -> None:
+    seed = tmp_path / "deal_status_stage_map.csv"
+    seed.write_text("label,stage\n失注,lost\n", encoding="utf-8")
+    with pytest.raises(ValueError, match=r"deal_status_stage_map\.csv, line 1: .*status_label"):
+        read_seed_column(seed, "status_label")
+    seed.write_text("status_label,stage\n失注,lost\n,won\n", encoding="utf-8")
+    # the blank label is on the third line (header, 失注, blank)
+    with pytest.raises(ValueError, match=r"deal_status_stage_map\.csv, line 3: empty status_label"):
+        read_seed_column(seed, "status_label")
+
+
+def _mart_warehouse(path: Path, ddl: str, rows: str) -> Path:
+    con = duckdb.connect(str(path))
+    con.execute("create schema marts")
+    con.execute(ddl)
+    con.execute(rows)
+    con.close()
+    return path
+
+
+LEARNING_DDL = """
+create table marts.fct_learning_progress (
+    individual_id varchar, course_id varchar, lessons_completed bigint,
+    completion_rate double, completed_at timestamptz, quiz_attempts bigint,
+    best_quiz_score double, quiz_passed boolean, partner_id varchar
+)
+"""
+
+
+def test_mart_rate_above_one_fails(tmp_path: Path) -> None:
+    warehouse = _mart_warehouse(
+        tmp_path / "wh.duckdb",
+        LEARNING_DDL,
+        # U002's rate 1.5 is outside [0, 1]; the extra column partner_id is allowed.
+        """insert into marts.fct_learning_progress values
+            ('U001', 'K001', 3, 1.0, null, 1, 80, true, 'P001'),
+            ('U002', 'K001', 4, 1.5, null, 0, null, false, 'P002')""",
+    )
+    result = validate("fct_learning_progress", warehouse)
+    assert failed(result) == {("expect_column_values_to_be_between(completion_rate)", "error")}
+    (failure,) = result.failures
+    assert failure.unexpected_count == 1
+    assert failure.sample_rows[0]["individual_id"] == "U002"
+
+
+def test_mart_valid_rows_pass(tmp_path: Path) -> None:
+    warehouse = _mart_warehouse(
+        tmp_path / "wh.duckdb",
+        LEARNING_DDL,
+        """insert into marts.fct_learning_progress values
+            ('U001', 'K001', 3, 1.0, null, 1, 80, true, 'P001'),
+            ('U001', 'K002', 0, 0.0, null, 0, null, false, 'P001')""",
+    )
+    assert validate("fct_learning_progress", warehouse).failures == ()
+
+
+def test_mart_null_key_and_duplicate_grain_fail(tmp_path: Path) -> None:
+    warehouse = _mart_warehouse(
+        tmp_path / "wh.duckdb",
+        LEARNING_DDL,
+        # (U001, K001) twice, and one row without an individual.
+        """insert into marts.fct_learning_progress values
+            ('U001', 'K001', 3, 1.0, null, 1, 80, true, 'P001'),
+            ('U001', 'K001', 3, 1.0, null, 1, 80, true, 'P001'),
+            (null, 'K001', 3, 1.0, null, 1, 80, true, 'P001')""",
+    )
+    result = validate("fct_learning_progress", warehouse)
+    assert failed(result) == {
+        ("expect_column_values_to_not_be_null(individual_id)", "error"),
+        ("expect_compound_columns_to_be_unique(individual_id, course_id)", "error"),
+    }
+    counts = {failure.expectation: failure.unexpected_count for failure in result.failures}
+    # both (U001, K001) rows are duplicates; the NULL row's pair is unique
+    assert counts["expect_compound_columns_to_be_unique"] == 2
+    assert counts["expect_column_values_to_not_be_null"] == 1
+
+
+def test_kpi_rows_name_their_scope_once(tmp_path: Path) -> None:
+    warehouse = _mart_warehouse(
+        tmp_path / "wh.duckdb",
+        """create table marts.fct_kpi_monthly (
+            kpi_key varchar, month_start date, scope_type varchar, scope_id varchar,
+            value double, phase_key varchar
+        )""",
+        """insert into marts.fct_kpi_monthly values
+            ('proposal_count', date '2026-10-01', 'programme', 'programme', 9, 'proposal_push'),
+            ('proposal_count', date '2026-10-01', 'partner', 'P001', 5, 'proposal_push'),
+            ('proposal_count', date '2026-10-01', 'partner', 'P001', 4, 'proposal_push'),
+            ('proposal_count', date '2026-10-01', 'individual', null, 5, 'proposal_push')""",
+    )
+    result = validate("fct_kpi_monthly", warehouse)
+    grain = "kpi_key, month_start, scope_type, scope_id"
+    assert failed(result) == {
+        ("expect_column_values_to_not_be_null(scope_id)", "error"),
+        (f"expect_compound_columns_to_be_unique({grain})", "error"),
+    }
+    counts = {failure.expectation: failure.unexpected_count for failure in result.failures}
+    # the two P001 rows share one grain; the NULL scope_id row is its own (and fails not-null)
+    assert counts["expect_compound_columns_to_be_unique"] == 2
+    assert counts["expect_column_values_to_not_be_null"] == 1
+
+
+def test_missing_mart_is_skipped_with_reason(valid_warehouse: Path) -> None:
+    result = validate("fct_deal_funnel", valid_warehouse)
+    assert result.skipped
+    assert result.skipped_reason == "table marts.fct_deal_funnel does not exist yet"
+    assert result.failures == ()
+    assert result.success
+
+
+# --- as Dagster checks ------------------------------------------------------------------
+
+
+def _materialize_with_check(warehouse: Path, source: str) -> dg.ExecuteInProcessResult:
+    """A stand-in raw asset (the data is already in the warehouse) and one downstream asset."""
+
+    @dg.asset(key=["raw", source])
+    def raw_table() -> None:
+        return None
+
+    @dg.asset(key=["staging", "downstream"], deps=[raw_table])
+    def downstream() -> None:
+        return None
+
+    (check,) = build_raw_suite_checks([source])
+    return dg.materialize(
+        [raw_table, downstream, check],
+        resources={
+            "warehouse": WarehouseResource(
+                warehouse_path=str(warehouse), as_of_date=AS_OF.isoformat()
+            )
+        },
+        raise_on_error=False,
+    )
+
+
+def test_blocking_check_with_an_error_stops_the_downstream_asset(tmp_path: Path) -> None:
+    files = fixture_files()
+    _set("quiz_attempts_20261031.csv", 0, score=120)(files)
+    warehouse = build_warehouse(tmp_path / "wh.duckdb", files)
+    result = _materialize_with_check(warehouse, "quiz_attempts")
+    assert not result.success
+    materialized = [event.asset_key for event in result.get_asset_materialization_events()]
+    # the raw asset ran, the asset downstream of the failed blocking check did not
+    assert materialized == [dg.AssetKey(["raw", "quiz_attempts"])]
+    (evaluation,) = result.get_asset_check_evaluations()
+    assert evaluation.check_name == "gx_raw_quiz_attempts"
+    assert not evaluation.passed
+    assert evaluation.severity == dg.AssetCheckSeverity.ERROR
+    assert evaluation.description == (
+        "suite raw_quiz_attempts: expect_column_pair_values_a_to_be_greater_than_b"
+        "(max_score, score) failed for 1 row in quiz_attempts_20261031.csv [error]"
+    )
+    metadata = evaluation.metadata
+    assert metadata["offending_files"].value == "quiz_attempts_20261031.csv"
+    assert metadata["error_failures"].value == 1
+    assert metadata["status"].value == "failed"
+    assert "| A002 |" in metadata["offending_rows"].value
+
+
+def test_warn_only_failure_does_not_block(tmp_path: Path) -> None:
+    files = fixture_files()
+    _set("content_views_20261031.jsonl", 1, action="share")(files)
+    warehouse = build_warehouse(tmp_path / "wh.duckdb", files)
+    result = _materialize_with_check(warehouse, "content_views")
+    assert result.success
+    materialized = {event.asset_key for event in result.get_asset_materialization_events()}
+    assert materialized == {
+        dg.AssetKey(["raw", "content_views"]),
+        dg.AssetKey(["staging", "downstream"]),
+    }
+    (evaluation,) = result.get_asset_check_evaluations()
+    assert not evaluation.passed
+    assert evaluation.severity == dg.AssetCheckSeverity.WARN
+    assert evaluation.metadata["warn_failures"].value == 1
+
+
+def test_check_factories_cover_every_suite() -> None:
+    raw_checks = build_raw_suite_checks()
+    mart_checks = build_mart_suite_checks()
+    raw_keys = {key for check in raw_checks for key in check.check_keys}
+    mart_keys = {key for check in mart_checks for key in check.check_keys}
+    assert raw_keys == {
+        dg.AssetCheckKey(dg.AssetKey(["raw", s.name]), f"gx_raw_{s.name}") for s in SOURCES
+    }
+    assert mart_keys == {
+        dg.AssetCheckKey(dg.AssetKey(["marts", m]), f"gx_mart_{m}") for m in MART_NAMES
+    }
+    assert all(spec.blocking for check in raw_checks for spec in check.check_specs)
+
+
+def test_raw_suites_pass_on_the_loaded_landing_small(tmp_path: Path, landing_small: Path) -> None:
+    # landing_small is the project's small valid export set (as of 2026-10-31), loaded here by
+    # the real loader: none of its files is quarantined, its labels are all in the seed, and
+    # every suite must pass it without a failure of either severity.
+    from prm_warehouse.raw.loader import load_warehouse
+
+    warehouse = tmp_path / "wh.duckdb"
+    load_warehouse(warehouse, landing_small)
+    results = {name: validate(name, warehouse) for name in RAW_SUITES}
+    assert {name: result.description() for name, result in results.items() if result.failures} == {}
+    assert all(result.rows_by_frame["rows"] > 0 for result in results.values())
