@@ -47,6 +47,64 @@ def latest_month_funnel(con: duckdb.DuckDBPyConnection) -> tuple[str, list[tuple
     return month.strftime("%Y-%m"), list(zip(STAGES, (int(v or 0) for v in values), strict=True))
 
 
+def _table_exists(con: duckdb.DuckDBPyConnection, table: str) -> bool:
+    (count,) = con.execute(
+        """
+        select count(*)
+        from information_schema.tables
+        where table_schema = 'marts' and table_name = ?
+        """,
+        [table],
+    ).fetchone()
+    return count > 0
+
+
+def support_top_ten(con: duckdb.DuckDBPyConnection) -> list[str]:
+    """Whom to contact first today, and why."""
+    if not _table_exists(con, "fct_support_priority"):
+        return []
+    rows = con.execute(
+        """
+        select
+            support.priority_rank,
+            support.individual_id,
+            coalesce(people.full_name, '') as full_name,
+            coalesce(people.partner_name, support.partner_id) as partner_name,
+            support.reason_codes,
+            support.suggested_next_action
+        from marts.fct_support_priority as support
+        left join marts.dim_partner_individual as people
+            on support.individual_id = people.individual_id
+        order by support.priority_rank
+        limit 10
+        """
+    ).fetchall()
+    lines = ["Contact first today (fct_support_priority):"]
+    for rank, individual_id, name, firm, reasons, action in rows:
+        lines.append(f"  {rank:>2}. {individual_id} {name} ({firm}): {reasons}")
+        lines.append(f"      -> {action}")
+    return lines
+
+
+def key_person_coverage(con: duckdb.DuckDBPyConnection) -> list[str]:
+    """How many firms have no, one or several key persons (one is a dependency risk)."""
+    if not _table_exists(con, "fct_partner_key_person_coverage"):
+        return []
+    rows = dict(
+        con.execute(
+            """
+            select coverage_band, count(*)
+            from marts.fct_partner_key_person_coverage
+            group by coverage_band
+            """
+        ).fetchall()
+    )
+    return [
+        "Key-person coverage of firms: "
+        + ", ".join(f"{band} {rows.get(band, 0):,}" for band in ("none", "one", "several"))
+    ]
+
+
 def render_summary(database: Path) -> str:
     con = duckdb.connect(str(database), read_only=True)
     try:
@@ -63,6 +121,9 @@ def render_summary(database: Path) -> str:
                 f"  {stage:<16} {count:>8,}  ({count / first:6.1%} of approach_planned)"
                 for stage, count in stages
             ]
+        if counts:
+            lines += key_person_coverage(con)
+            lines += support_top_ten(con)
         return "\n".join(lines)
     finally:
         con.close()
