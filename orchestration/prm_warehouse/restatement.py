@@ -1,0 +1,532 @@
+"""The restatement guard: figures of closed months stay as published.
+
+A month is *closed* for a build when it lies before the month of the build's as-of date
+(before the last month of ``marts.fct_kpi_monthly``). After every successful build the
+published figures are recorded, outside dbt's schemas, in the warehouse file:
+
+- ``published.kpi_publications``: one row per publication (``publication_id``,
+  ``published_at``, ``as_of_date``, ``as_of_month``, ``rows_recorded``);
+- ``published.kpi_monthly_history``: the figures of ``marts.fct_kpi_monthly`` (``kpi_key``,
+  ``month_start``, ``scope_type``, ``scope_id``, ``value``, ``is_month_closed``,
+  ``publication_id``, ``published_at``). A row is recorded when the figure is new, when its
+  value changed since the last recorded one, or when its month has closed since then; so
+  the latest row of a figure with ``is_month_closed`` is the value published for the
+  closed month.
+- ``published.kpi_restatement_log`` and its copy ``marts.kpi_restatement_report`` (for BI
+  tools): every declared restatement that went through, old and new value side by side.
+
+:func:`check_restatements` compares a new build with that record. A figure is held when
+its KPI is guarded (``seeds.kpi_catalog.is_restatement_guarded``; cohort rates keep maturing
+and are not), its scope is the programme or a firm (``GUARDED_SCOPE_TYPES``; a person's
+figures follow the current owner of a deal, so they move when a deal changes hands), and
+its month is closed both now and in the publication it is compared with. A difference is
+*declared* when a row of ``seeds.kpi_restatements`` names its KPI and month, its scope type
+and scope id (or leaves them empty for all) and was declared on or after the Japan-time
+date on which the old value was published; any other difference fails the guard.
+
+Dagster pieces: :func:`build_restatement_check` (a blocking asset check on
+``marts/fct_kpi_monthly``) and :func:`build_kpi_publication_asset` (records the publication
+once the checks passed).
+"""
+
+import datetime as dt
+import logging
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import dagster as dg
+import duckdb
+
+from .resources import WarehouseResource
+from .settings import JST
+
+logger = logging.getLogger(__name__)
+
+KPI_MONTHLY_TABLE = "marts.fct_kpi_monthly"
+KPI_CATALOG_TABLE = "seeds.kpi_catalog"
+DECLARATIONS_TABLE = "seeds.kpi_restatements"
+PUBLISHED_SCHEMA = "published"
+PUBLICATIONS_TABLE = f"{PUBLISHED_SCHEMA}.kpi_publications"
+HISTORY_TABLE = f"{PUBLISHED_SCHEMA}.kpi_monthly_history"
+RESTATEMENT_LOG_TABLE = f"{PUBLISHED_SCHEMA}.kpi_restatement_log"
+REPORT_TABLE = "marts.kpi_restatement_report"
+GUARDED_SCOPE_TYPES = ("programme", "partner")
+# Two figures are the same when they differ by less than this (values are doubles).
+TOLERANCE = 1e-9
+
+KPI_MONTHLY_ASSET_KEY = dg.AssetKey(["marts", "fct_kpi_monthly"])
+PUBLISHED_HISTORY_ASSET_KEY = dg.AssetKey(["published", "kpi_monthly_history"])
+RESTATEMENT_CHECK_NAME = "closed_months_kept_as_published"
+
+
+@dataclass(frozen=True)
+class Difference:
+    """A closed month's figure whose new value differs from the published one."""
+
+    kpi_key: str
+    month_start: dt.date
+    scope_type: str
+    scope_id: str
+    old_value: float | None
+    new_value: float | None
+    publication_id: str
+    published_at: dt.datetime
+
+    def describe(self) -> str:
+        return (
+            f"{self.kpi_key} {self.month_start:%Y-%m} {self.scope_type} {self.scope_id}: "
+            f"published {_format(self.old_value)} (publication {self.publication_id}), "
+            f"now {_format(self.new_value)}"
+        )
+
+
+@dataclass(frozen=True)
+class Publication:
+    publication_id: str
+    published_at: dt.datetime
+    as_of_date: dt.date
+    rows_recorded: int
+    restatements_reported: int
+
+
+def _format(value: float | None) -> str:
+    if value is None:
+        return "NULL"
+    return f"{value:g}"
+
+
+def ensure_published_tables(con: duckdb.DuckDBPyConnection) -> None:
+    """Create the schema and tables of the published record when missing."""
+    con.execute(f"create schema if not exists {PUBLISHED_SCHEMA}")
+    con.execute(
+        f"""
+        create table if not exists {PUBLICATIONS_TABLE} (
+            publication_id varchar primary key,
+            published_at timestamptz not null,
+            as_of_date date not null,
+            as_of_month date not null,
+            rows_recorded bigint not null
+        )
+        """
+    )
+    con.execute(
+        f"""
+        create table if not exists {HISTORY_TABLE} (
+            kpi_key varchar not null,
+            month_start date not null,
+            scope_type varchar not null,
+            scope_id varchar not null,
+            value double,
+            is_month_closed boolean not null,
+            publication_id varchar not null,
+            published_at timestamptz not null,
+            primary key (kpi_key, month_start, scope_type, scope_id, publication_id)
+        )
+        """
+    )
+    con.execute(
+        f"""
+        create table if not exists {RESTATEMENT_LOG_TABLE} (
+            kpi_key varchar not null,
+            month_start date not null,
+            scope_type varchar not null,
+            scope_id varchar not null,
+            old_value double,
+            new_value double,
+            reason varchar not null,
+            declared_on date not null,
+            old_publication_id varchar not null,
+            detected_at timestamptz not null
+        )
+        """
+    )
+
+
+def _has_publications(con: duckdb.DuckDBPyConnection) -> bool:
+    row = con.execute(
+        "select count(*) from information_schema.tables "
+        "where table_schema = ? and table_name = 'kpi_monthly_history'",
+        [PUBLISHED_SCHEMA],
+    ).fetchone()
+    return bool(row and row[0])
+
+
+def _as_of_month(con: duckdb.DuckDBPyConnection) -> dt.date | None:
+    row = con.execute(f"select max(month_start) from {KPI_MONTHLY_TABLE}").fetchone()
+    return row[0] if row else None
+
+
+# The differences between the closed months of the mart and their published values, each
+# with the declaration that covers it (NULL columns when none does). Parameters: the
+# as-of month of the mart, the tolerance.
+_DIFFERENCES_SQL = f"""
+with
+
+guarded_kpis as (
+    select kpi_key from {KPI_CATALOG_TABLE} where is_restatement_guarded
+),
+
+baseline as (
+    select * from (
+        select
+            history.*,
+            row_number() over (
+                partition by kpi_key, month_start, scope_type, scope_id
+                order by published_at desc, publication_id desc
+            ) as recency
+        from {HISTORY_TABLE} as history
+        where is_month_closed
+    ) as ranked
+    where recency = 1
+),
+
+current_figures as (
+    select kpi_key, month_start, scope_type, scope_id, value
+    from {KPI_MONTHLY_TABLE}
+    where month_start < $as_of_month
+),
+
+compared as (
+    select
+        baseline.kpi_key,
+        baseline.month_start,
+        baseline.scope_type,
+        baseline.scope_id,
+        baseline.value as old_value,
+        current_figures.value as new_value,
+        current_figures.kpi_key is null as is_missing,
+        baseline.publication_id,
+        baseline.published_at
+    from baseline
+    inner join guarded_kpis
+        on baseline.kpi_key = guarded_kpis.kpi_key
+    left join current_figures
+        on
+            baseline.kpi_key = current_figures.kpi_key
+            and baseline.month_start = current_figures.month_start
+            and baseline.scope_type = current_figures.scope_type
+            and baseline.scope_id = current_figures.scope_id
+    where
+        baseline.month_start < $as_of_month
+        and baseline.scope_type in ({", ".join(f"'{s}'" for s in GUARDED_SCOPE_TYPES)})
+),
+
+differences as (
+    select * from compared
+    where
+        is_missing
+        or (old_value is null) <> (new_value is null)
+        or abs(old_value - new_value) > $tolerance
+),
+
+declared as (
+    select
+        differences.*,
+        declarations.reason,
+        declarations.declared_on,
+        row_number() over (
+            partition by
+                differences.kpi_key, differences.month_start,
+                differences.scope_type, differences.scope_id
+            order by declarations.declared_on, declarations.reason
+        ) as declaration_rank
+    from differences
+    left join {DECLARATIONS_TABLE} as declarations
+        on
+            differences.kpi_key = declarations.kpi_key
+            and differences.month_start = declarations.month_start
+            and coalesce(declarations.scope_type, '') in ('', differences.scope_type)
+            and coalesce(declarations.scope_id, '') in ('', differences.scope_id)
+            and declarations.declared_on
+            >= cast(timezone('Asia/Tokyo', differences.published_at) as date)
+)
+
+select
+    kpi_key, month_start, scope_type, scope_id, old_value, new_value,
+    publication_id, published_at, reason, declared_on
+from declared
+where declaration_rank = 1
+order by kpi_key, month_start, scope_type, scope_id
+"""
+
+
+def _compare(con: duckdb.DuckDBPyConnection) -> list[tuple[Difference, str | None, dt.date | None]]:
+    if not _has_publications(con):
+        return []
+    as_of_month = _as_of_month(con)
+    if as_of_month is None:
+        return []
+    rows = con.execute(
+        _DIFFERENCES_SQL, {"as_of_month": as_of_month, "tolerance": TOLERANCE}
+    ).fetchall()
+    return [(Difference(*row[:8]), row[8], row[9]) for row in rows]
+
+
+def check_restatements(con: duckdb.DuckDBPyConnection) -> list[Difference]:
+    """Closed-month figures of the mart that differ from their published value, undeclared.
+
+    An empty list means the build keeps every published figure of a closed month, or
+    changes it only where ``seeds.kpi_restatements`` declares it. Before the first
+    publication there is nothing to compare with, and the list is empty.
+    """
+    compared = _compare(con)
+    undeclared = [difference for difference, reason, _ in compared if reason is None]
+    logger.info(
+        "Restatement guard: %d closed-month figure(s) changed, %d declared, %d undeclared.",
+        len(compared),
+        len(compared) - len(undeclared),
+        len(undeclared),
+    )
+    return undeclared
+
+
+def write_restatement_report(
+    con: duckdb.DuckDBPyConnection, *, detected_at: dt.datetime | None = None
+) -> int:
+    """Log the declared restatements of this build and rewrite ``marts.kpi_restatement_report``.
+
+    Returns the number of restatements newly logged. Call it before recording the
+    publication: afterwards the new values are the published ones.
+    """
+    ensure_published_tables(con)
+    detected_at = detected_at or dt.datetime.now(dt.UTC)
+    declared = [(d, reason, on) for d, reason, on in _compare(con) if reason is not None]
+    for difference, reason, declared_on in declared:
+        con.execute(
+            f"insert into {RESTATEMENT_LOG_TABLE} values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [
+                difference.kpi_key,
+                difference.month_start,
+                difference.scope_type,
+                difference.scope_id,
+                difference.old_value,
+                difference.new_value,
+                reason,
+                declared_on,
+                difference.publication_id,
+                detected_at,
+            ],
+        )
+    con.execute(
+        f"""
+        create or replace table {REPORT_TABLE} as
+        select
+            kpi_key, month_start, scope_type, scope_id, old_value, new_value,
+            reason, declared_on, detected_at, old_publication_id
+        from {RESTATEMENT_LOG_TABLE}
+        order by detected_at, kpi_key, month_start, scope_type, scope_id
+        """
+    )
+    logger.info("Restatement report: %d declared restatement(s) logged.", len(declared))
+    return len(declared)
+
+
+def record_publication(
+    con: duckdb.DuckDBPyConnection,
+    as_of_date: dt.date,
+    *,
+    publication_id: str | None = None,
+    published_at: dt.datetime | None = None,
+) -> Publication:
+    """Record the figures of ``marts.fct_kpi_monthly`` as published (see the module doc)."""
+    ensure_published_tables(con)
+    published_at = published_at or dt.datetime.now(dt.UTC)
+    publication_id = publication_id or (
+        published_at.astimezone(JST).strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:8]
+    )
+    as_of_month = as_of_date.replace(day=1)
+    con.execute("begin transaction")
+    try:
+        con.execute(
+            f"""
+            insert into {HISTORY_TABLE}
+            with
+
+            latest as (
+                select * from (
+                    select
+                        history.*,
+                        row_number() over (
+                            partition by kpi_key, month_start, scope_type, scope_id
+                            order by published_at desc, publication_id desc
+                        ) as recency
+                    from {HISTORY_TABLE} as history
+                ) as ranked
+                where recency = 1
+            ),
+
+            figures as (
+                select
+                    kpi_monthly.kpi_key,
+                    kpi_monthly.month_start,
+                    kpi_monthly.scope_type,
+                    kpi_monthly.scope_id,
+                    kpi_monthly.value,
+                    kpi_monthly.month_start < $as_of_month as is_month_closed
+                from {KPI_MONTHLY_TABLE} as kpi_monthly
+            )
+
+            select
+                figures.kpi_key,
+                figures.month_start,
+                figures.scope_type,
+                figures.scope_id,
+                figures.value,
+                figures.is_month_closed,
+                $publication_id,
+                $published_at
+            from figures
+            left join latest
+                on
+                    figures.kpi_key = latest.kpi_key
+                    and figures.month_start = latest.month_start
+                    and figures.scope_type = latest.scope_type
+                    and figures.scope_id = latest.scope_id
+            where
+                latest.kpi_key is null
+                or figures.is_month_closed <> latest.is_month_closed
+                or (figures.value is null) <> (latest.value is null)
+                or abs(figures.value - latest.value) > $tolerance
+            """,
+            {
+                "as_of_month": as_of_month,
+                "publication_id": publication_id,
+                "published_at": published_at,
+                "tolerance": TOLERANCE,
+            },
+        )
+        row = con.execute(
+            f"select count(*) from {HISTORY_TABLE} where publication_id = ?", [publication_id]
+        ).fetchone()
+        rows_recorded = int(row[0]) if row else 0
+        con.execute(
+            f"insert into {PUBLICATIONS_TABLE} values (?, ?, ?, ?, ?)",
+            [publication_id, published_at, as_of_date, as_of_month, rows_recorded],
+        )
+        con.execute("commit")
+    except Exception:
+        con.execute("rollback")
+        raise
+    logger.info(
+        "Publication %s as of %s: %d new or changed figure(s) recorded.",
+        publication_id,
+        as_of_date,
+        rows_recorded,
+    )
+    return Publication(publication_id, published_at, as_of_date, rows_recorded, 0)
+
+
+def publish_kpi_figures(
+    con: duckdb.DuckDBPyConnection,
+    as_of_date: dt.date,
+    *,
+    publication_id: str | None = None,
+    published_at: dt.datetime | None = None,
+) -> Publication:
+    """Report the declared restatements, then record the publication (after the guard passed).
+
+    Refuses to publish while undeclared differences remain, so that calling it outside the
+    Dagster job cannot overwrite a published figure either.
+    """
+    undeclared = check_restatements(con)
+    if undeclared:
+        raise ValueError(failure_message(undeclared))
+    published_at = published_at or dt.datetime.now(dt.UTC)
+    reported = write_restatement_report(con, detected_at=published_at)
+    publication = record_publication(
+        con, as_of_date, publication_id=publication_id, published_at=published_at
+    )
+    return Publication(
+        publication.publication_id,
+        publication.published_at,
+        publication.as_of_date,
+        publication.rows_recorded,
+        reported,
+    )
+
+
+def failure_message(differences: Sequence[Difference], *, limit: int = 20) -> str:
+    lines = [
+        f"{len(differences)} published figure(s) of closed months would change without a "
+        f"declared restatement (add rows to seeds/kpi_restatements.csv to accept them):"
+    ]
+    lines += [f"- {difference.describe()}" for difference in differences[:limit]]
+    if len(differences) > limit:
+        lines.append(f"- ... and {len(differences) - limit} more")
+    return "\n".join(lines)
+
+
+def build_restatement_check(
+    kpi_monthly_key: dg.AssetKey = KPI_MONTHLY_ASSET_KEY,
+) -> dg.AssetChecksDefinition:
+    """A blocking ERROR check on ``kpi_monthly_key``: closed months kept as published."""
+
+    @dg.asset_check(
+        asset=kpi_monthly_key,
+        name=RESTATEMENT_CHECK_NAME,
+        blocking=True,
+        description=(
+            "Figures of closed months equal their published values unless a restatement is "
+            "declared in seeds/kpi_restatements.csv."
+        ),
+    )
+    def closed_months_kept_as_published(
+        context: dg.AssetCheckExecutionContext, warehouse: WarehouseResource
+    ) -> dg.AssetCheckResult:
+        with warehouse.connect() as con:
+            undeclared = check_restatements(con)
+        context.log.info("%d undeclared restatement(s) found.", len(undeclared))
+        return dg.AssetCheckResult(
+            passed=not undeclared,
+            severity=dg.AssetCheckSeverity.ERROR,
+            description=failure_message(undeclared) if undeclared else None,
+            metadata={
+                "undeclared_differences": len(undeclared),
+                "differences": dg.MetadataValue.md(
+                    "\n".join(f"- {d.describe()}" for d in undeclared[:50]) or "none"
+                ),
+            },
+        )
+
+    return closed_months_kept_as_published
+
+
+def build_kpi_publication_asset(
+    kpi_monthly_key: dg.AssetKey = KPI_MONTHLY_ASSET_KEY,
+    key: dg.AssetKey = PUBLISHED_HISTORY_ASSET_KEY,
+) -> dg.AssetsDefinition:
+    """The published record of the KPI figures, written after the mart's checks passed."""
+
+    @dg.asset(
+        key=key,
+        deps=[kpi_monthly_key],
+        group_name=PUBLISHED_SCHEMA,
+        description=(
+            "Published KPI figures (published.kpi_monthly_history, kpi_publications) and the "
+            "declared restatements report (marts.kpi_restatement_report)."
+        ),
+    )
+    def kpi_published_history(
+        context: dg.AssetExecutionContext, warehouse: WarehouseResource
+    ) -> dg.MaterializeResult:
+        as_of_date = warehouse.resolved_as_of_date()
+        with warehouse.connect() as con:
+            publication = publish_kpi_figures(con, as_of_date)
+        context.log.info(
+            "Recorded publication %s as of %s: %d figure(s), %d declared restatement(s).",
+            publication.publication_id,
+            as_of_date,
+            publication.rows_recorded,
+            publication.restatements_reported,
+        )
+        return dg.MaterializeResult(
+            metadata={
+                "publication_id": publication.publication_id,
+                "as_of_date": as_of_date.isoformat(),
+                "rows_recorded": publication.rows_recorded,
+                "restatements_reported": publication.restatements_reported,
+            }
+        )
+
+    return kpi_published_history

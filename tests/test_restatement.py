@@ -1,0 +1,308 @@
+"""The restatement guard on a real warehouse: publish, change a definition, fail, declare, pass.
+
+The dbt project (dbt_project/, models/, seeds/) is copied to a temporary folder so that the
+test can change seed rows the way an analyst would, without touching the repository.
+
+The data (one firm P001, people U001 and U002), Japan time:
+- D001 (U001): アポ打診 04-06, アポ設定中 04-20, 提案済み 05-08.
+- D002 (U002): アポ打診 04-10, アポ設定中 04-25.
+- D003 (U001): アポ設定中 04-12.
+Built as of 2026-05-10, April is closed and May is the current month. With the shipped
+mapping (アポ設定中 = approach) April has no proposal: proposal_count April = 0.
+
+The definition change: アポ設定中 counts as proposal from 2026-04-15, written as a new
+mapping row with the old row ending on that date. D001 (04-20) and D002 (04-25) now enter
+proposal in April, D003 (04-12) stays an approach: April's proposal_count becomes 2, for the
+programme and for firm P001 (the guarded scopes). May's figure (D001 no longer enters
+proposal on 05-08) changes too, but May is still open and not held.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import shutil
+from pathlib import Path
+
+import duckdb
+import pytest
+from dbt.cli.main import dbtRunner
+
+from prm_warehouse import restatement
+from prm_warehouse.raw.schema import create_raw_tables
+from prm_warehouse.resources import WarehouseResource
+from prm_warehouse.settings import PROJECT_ROOT
+
+AS_OF = dt.date(2026, 5, 10)
+LOADED_AT = "2026-05-11 12:00:00+00"
+JST = dt.timezone(dt.timedelta(hours=9))
+APRIL = dt.date(2026, 4, 1)
+FIRST_PUBLISHED_AT = dt.datetime(2026, 5, 10, 21, 0, tzinfo=JST)
+SECOND_PUBLISHED_AT = dt.datetime(2026, 5, 11, 21, 0, tzinfo=JST)
+# The KPI marts and every model their tests read (a test runs when one of its models is
+# selected, so the others must be built too).
+BUILD_SELECTION = (
+    "+fct_kpi_monthly +fct_kpi_target_gap +fct_key_person_engagement"
+    " +fct_funnel_person +fct_funnel_partner kpi_restatements"
+)
+
+
+def jst(value: str) -> dt.datetime:
+    return dt.datetime.fromisoformat(value).replace(tzinfo=JST)
+
+
+def _copy_project(target: Path) -> Path:
+    """Copy the dbt project and the folders it reads; returns the dbt project folder."""
+    ignore = shutil.ignore_patterns("target", "logs", "dbt_packages", "*.duckdb*")
+    for folder in ("dbt_project", "models", "seeds"):
+        shutil.copytree(PROJECT_ROOT / folder, target / folder, ignore=ignore)
+    return target / "dbt_project"
+
+
+def _insert(con: duckdb.DuckDBPyConnection, table: str, file_name: str, rows: list[tuple]) -> None:
+    for line, row in enumerate(rows, start=2):
+        placeholders = ", ".join(["?"] * (len(row) + 4))
+        con.execute(
+            f"insert into raw.{table} values ({placeholders})",
+            [*row, file_name, "2026-05-11", line, LOADED_AT],
+        )
+
+
+def _insert_raw_rows(con: duckdb.DuckDBPyConnection) -> None:
+    updated = jst("2026-05-10 20:00")
+    _insert(
+        con,
+        "partners",
+        "partners_20260511.csv",
+        [
+            ("P001", "アルファ会計", "東京都", "1-5", 1, dt.date(2025, 4, 1), updated),
+        ],
+    )
+    _insert(
+        con,
+        "partner_users",
+        "partner_users_20260511.csv",
+        [
+            (
+                "U001",
+                "P001",
+                "山田 太郎",
+                None,
+                "税理士",
+                True,
+                jst("2026-03-20 10:00"),
+                "active",
+                updated,
+            ),
+            (
+                "U002",
+                "P001",
+                "佐藤 花子",
+                None,
+                "スタッフ",
+                False,
+                jst("2026-03-20 10:00"),
+                "active",
+                updated,
+            ),
+        ],
+    )
+    _insert(
+        con,
+        "deals",
+        "deals_20260511.csv",
+        [
+            (
+                deal,
+                "P001",
+                owner,
+                f"顧客{deal}",
+                "飲食",
+                "1-5",
+                "standard",
+                status,
+                None,
+                jst(registered),
+                jst(changed),
+                None,
+                None,
+            )
+            for deal, owner, status, registered, changed in (
+                ("D001", "U001", "提案済み", "2026-04-06 09:00", "2026-05-08 10:00"),
+                ("D002", "U002", "アポ設定中", "2026-04-10 09:00", "2026-04-25 10:00"),
+                ("D003", "U001", "アポ設定中", "2026-04-12 09:00", "2026-04-12 10:00"),
+            )
+        ],
+    )
+    _insert(
+        con,
+        "deal_status_events",
+        "deal_status_events_20260511.csv",
+        [
+            (event, deal, status, jst(at), None)
+            for event, deal, status, at in (
+                ("E1", "D001", "アポ打診", "2026-04-06 10:00"),
+                ("E2", "D001", "アポ設定中", "2026-04-20 10:00"),
+                ("E3", "D001", "提案済み", "2026-05-08 10:00"),
+                ("E4", "D002", "アポ打診", "2026-04-10 10:00"),
+                ("E5", "D002", "アポ設定中", "2026-04-25 10:00"),
+                ("E6", "D003", "アポ設定中", "2026-04-12 10:00"),
+            )
+        ],
+    )
+
+
+def _dbt(project_dir: Path, root: Path, *args: str) -> None:
+    result = dbtRunner().invoke(
+        [
+            *args,
+            "--project-dir",
+            str(project_dir),
+            "--profiles-dir",
+            str(project_dir),
+            "--target-path",
+            str(root / "target"),
+            "--log-path",
+            str(root / "logs"),
+            "--vars",
+            f"{{as_of_date: '{AS_OF.isoformat()}'}}",
+            "--quiet",
+        ]
+    )
+    failures = [
+        f"{r.node.unique_id}: {r.status} {r.message}"
+        for r in (result.result or [])
+        if str(r.status) not in ("success", "pass")
+    ]
+    assert result.success, f"dbt {args[0]} failed: {result.exception} {failures}"
+
+
+def _proposal_counts(con: duckdb.DuckDBPyConnection) -> list[tuple]:
+    return con.execute(
+        """
+        select month_start, scope_type, scope_id, value from marts.fct_kpi_monthly
+        where kpi_key = 'proposal_count' and scope_type <> 'individual'
+        order by month_start, scope_type
+        """
+    ).fetchall()
+
+
+def test_guard_fails_on_an_undeclared_restatement_and_reports_a_declared_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    project_dir = _copy_project(tmp_path / "project")
+    seeds_dir = project_dir.parent / "seeds"
+    warehouse_path = tmp_path / "warehouse.duckdb"
+    monkeypatch.setenv("PRM_WAREHOUSE_PATH", str(warehouse_path))
+    with duckdb.connect(str(warehouse_path)) as con:
+        create_raw_tables(con)
+        _insert_raw_rows(con)
+
+    # 1. Build and publish with the shipped definitions.
+    _dbt(project_dir, tmp_path, "build", "--select", BUILD_SELECTION)
+    with duckdb.connect(str(warehouse_path)) as con:
+        # April: no deal entered proposal; May: D001 on 05-08.
+        assert _proposal_counts(con) == [
+            (APRIL, "partner", "P001", 0.0),
+            (APRIL, "programme", "programme", 0.0),
+            (dt.date(2026, 5, 1), "partner", "P001", 1.0),
+            (dt.date(2026, 5, 1), "programme", "programme", 1.0),
+        ]
+        # Nothing published yet: nothing to hold.
+        assert restatement.check_restatements(con) == []
+        first = restatement.publish_kpi_figures(
+            con, AS_OF, publication_id="first", published_at=FIRST_PUBLISHED_AT
+        )
+        # Every figure is new: the mart's row count. 15 KPIs x 2 months x (programme, one
+        # firm, two people) = 15 * 2 * 4 = 120.
+        assert first.rows_recorded == 120
+        assert first.restatements_reported == 0
+
+    # 2. The definition change, as data: the approach row of アポ設定中 ends on 2026-04-15
+    # and a proposal row starts there. The rebuild changes April's published proposals.
+    stage_map = seeds_dir / "deal_status_stage_map.csv"
+    text = stage_map.read_text(encoding="utf-8")
+    old_row = "アポ設定中,approach,2,2020-01-01,\n"
+    assert old_row in text
+    stage_map.write_text(
+        text.replace(
+            old_row,
+            "アポ設定中,approach,2,2020-01-01,2026-04-15\nアポ設定中,proposal,3,2026-04-15,\n",
+        ),
+        encoding="utf-8",
+    )
+    _dbt(project_dir, tmp_path, "build", "--select", BUILD_SELECTION)
+    with duckdb.connect(str(warehouse_path)) as con:
+        # April: D001 (04-20) and D002 (04-25); May: none, D001 entered in April.
+        assert _proposal_counts(con) == [
+            (APRIL, "partner", "P001", 2.0),
+            (APRIL, "programme", "programme", 2.0),
+            (dt.date(2026, 5, 1), "partner", "P001", 0.0),
+            (dt.date(2026, 5, 1), "programme", "programme", 0.0),
+        ]
+        differences = restatement.check_restatements(con)
+        # Only April's guarded figures: proposal_count of the programme and of P001, 0 -> 2.
+        # (The April proposal_rate changes too, 0/3 -> 2/3, but cohort rates are not held;
+        # U001 and U002 change, but people's figures are not held.)
+        assert [
+            (d.kpi_key, d.month_start, d.scope_type, d.scope_id, d.old_value, d.new_value)
+            for d in differences
+        ] == [
+            ("proposal_count", APRIL, "partner", "P001", 0.0, 2.0),
+            ("proposal_count", APRIL, "programme", "programme", 0.0, 2.0),
+        ]
+        message = restatement.failure_message(differences)
+        assert "proposal_count 2026-04 programme programme: published 0" in message
+        assert "now 2" in message
+        with pytest.raises(ValueError, match="proposal_count 2026-04 partner P001"):
+            restatement.publish_kpi_figures(con, AS_OF, published_at=SECOND_PUBLISHED_AT)
+
+    # The Dagster check says the same, as a failed ERROR-severity result.
+    check = restatement.build_restatement_check()
+    result = check(_check_context(warehouse_path))
+    assert result.passed is False
+    assert "proposal_count 2026-04 programme programme" in (result.description or "")
+
+    # 3. Declare the restatement (every scope of April's proposal_count) and reload the seed.
+    declarations = seeds_dir / "kpi_restatements.csv"
+    with declarations.open("a", encoding="utf-8") as handle:
+        handle.write(
+            "proposal_count,2026-04-01,,,アポ設定中 counts as proposal from 2026-04-15,2026-05-11\n"
+        )
+    _dbt(project_dir, tmp_path, "seed", "--select", "kpi_restatements")
+    with duckdb.connect(str(warehouse_path)) as con:
+        assert restatement.check_restatements(con) == []
+        second = restatement.publish_kpi_figures(
+            con, AS_OF, publication_id="second", published_at=SECOND_PUBLISHED_AT
+        )
+        assert second.restatements_reported == 2
+        report = con.execute(
+            """
+            select kpi_key, month_start, scope_type, scope_id, old_value, new_value, reason,
+                declared_on
+            from marts.kpi_restatement_report order by scope_type
+            """
+        ).fetchall()
+        reason = "アポ設定中 counts as proposal from 2026-04-15"
+        declared_on = dt.date(2026, 5, 11)
+        assert report == [
+            ("proposal_count", APRIL, "partner", "P001", 0.0, 2.0, reason, declared_on),
+            ("proposal_count", APRIL, "programme", "programme", 0.0, 2.0, reason, declared_on),
+        ]
+        # The restated value is now the published one: the next build passes and reports
+        # nothing new; the report keeps the two rows.
+        assert restatement.check_restatements(con) == []
+        third = restatement.publish_kpi_figures(
+            con, AS_OF, publication_id="third", published_at=SECOND_PUBLISHED_AT
+        )
+        assert third.restatements_reported == 0
+        # Nothing changed since the second publication: no figure recorded.
+        assert third.rows_recorded == 0
+        assert con.execute(f"select count(*) from {restatement.REPORT_TABLE}").fetchone() == (2,)
+
+
+def _check_context(warehouse_path: Path):
+    import dagster as dg
+
+    return dg.build_asset_check_context(
+        resources={"warehouse": WarehouseResource(warehouse_path=str(warehouse_path))}
+    )
