@@ -7,7 +7,8 @@
         {%- set configured = modules.datetime.datetime.now(tokyo).strftime('%Y-%m-%d') -%}
     {%- endif -%}
     {%- if not modules.re.match('^[0-9]{4}-[0-9]{2}-[0-9]{2}$', configured) -%}
-        {{ exceptions.raise_compiler_error("as_of_date must be YYYY-MM-DD, got '" ~ configured ~ "'") }}
+        {%- set message = "as_of_date must be YYYY-MM-DD, got '" ~ configured ~ "'" -%}
+        {{ exceptions.raise_compiler_error(message) }}
     {%- endif -%}
     cast('{{ configured }}' as date)
 {%- endmacro %}
