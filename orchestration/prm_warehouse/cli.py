@@ -15,6 +15,13 @@ from .settings import ENV_LANDING_DIR, Settings
 logger = logging.getLogger("prm_warehouse")
 
 
+def _settings() -> Settings:
+    try:
+        return Settings.from_env()
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from exc
+
+
 def _configure_logging(verbose: bool) -> None:
     logging.basicConfig(
         level=logging.DEBUG if verbose else logging.INFO,
@@ -80,7 +87,7 @@ def build(full_refresh: bool) -> None:
     from .sample_data import generate_landing
     from .summary import render_summary
 
-    settings = Settings.from_env()
+    settings = _settings()
     if not landing_has_exports(settings.landing_dir):
         if os.environ.get(ENV_LANDING_DIR):
             raise click.ClickException(f"no export files in {settings.landing_dir}")
@@ -129,7 +136,7 @@ def summary() -> None:
     """Print rows per mart and the latest month's funnel from the serving copy."""
     from .summary import render_summary
 
-    settings = Settings.from_env()
+    settings = _settings()
     if not settings.serving_path.exists():
         raise click.ClickException(f"nothing published yet at {settings.serving_path}")
     click.echo(render_summary(settings.serving_path))

@@ -39,12 +39,26 @@ def parse_as_of_date(value: str | None) -> dt.date:
         raise ValueError(f"{ENV_AS_OF_DATE}={value!r} is not a date in YYYY-MM-DD form") from exc
 
 
+# DuckDB names a database after its file; a file named like a schema makes names ambiguous.
+WAREHOUSE_SCHEMAS = ("raw", "staging", "intermediate", "marts", "seeds", "published", "main")
+
+
 @dataclass(frozen=True)
 class Settings:
     landing_dir: Path
     warehouse_path: Path
     serving_path: Path
     as_of_date: dt.date
+
+    def __post_init__(self) -> None:
+        for path in (self.warehouse_path, self.serving_path):
+            if Path(path).stem.lower() in WAREHOUSE_SCHEMAS:
+                raise ValueError(
+                    f"{path}: a DuckDB file may not be named like a warehouse schema "
+                    f"({', '.join(WAREHOUSE_SCHEMAS)}); choose another file name"
+                )
+        if Path(self.warehouse_path) == Path(self.serving_path):
+            raise ValueError(f"the serving copy cannot be the warehouse: {self.serving_path}")
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> Settings:
