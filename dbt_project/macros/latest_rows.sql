@@ -32,8 +32,10 @@
 
 {#- Event sources: batches overlap and a corrected copy of an event can arrive later. Keeps
     one row per key: the latest delivered copy (highest _export_date, then _file_name,
-    then _line_number). -#}
-{% macro latest_delivered_rows(relation, key) -%}
+    then _line_number). `only_keys`, when given, names a CTE (or relation) of the keys to
+    rank: every delivered copy of those keys is ranked, whenever it was loaded, so an
+    incremental run picks the same copy as a full one (incremental_events.sql). -#}
+{% macro latest_delivered_rows(relation, key, only_keys=none) -%}
     select ranked.*
     from (
         select
@@ -46,6 +48,9 @@
                     delivered._line_number desc
             ) as _delivery_rank
         from {{ relation }} as delivered
+        {%- if only_keys is not none %}
+        where delivered.{{ key }} in (select {{ key }} from {{ only_keys }})
+        {%- endif %}
     ) as ranked
     where ranked._delivery_rank = 1
 {%- endmacro %}

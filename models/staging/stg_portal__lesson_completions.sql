@@ -1,12 +1,45 @@
+{#- Incremental: see macros/incremental_events.sql and docs/incremental.md. -#}
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='delete+insert',
+        unique_key='event_id',
+        on_schema_change='fail',
+        pre_hook="{{ prm_warehouse.create_event_watermark() }}",
+        post_hook=[
+            "{{ prm_warehouse.delete_vanished_events(
+                'lesson_completions', 'event_id', 'completed_at'
+            ) }}",
+            "{{ prm_warehouse.record_event_watermark('lesson_completions') }}",
+        ],
+    )
+}}
+
 with
 
 source as (
     select * from {{ source('portal', 'lesson_completions') }}
 ),
 
+{%- if is_incremental() %}
+
+changed_keys as (
+    {{ prm_warehouse.changed_event_keys(
+        'source', 'lesson_completions', 'event_id', 'completed_at'
+    ) }}
+),
+
+deduplicated as (
+    {{ prm_warehouse.latest_delivered_rows('source', 'event_id', only_keys='changed_keys') }}
+),
+
+{%- else %}
+
 deduplicated as (
     {{ prm_warehouse.latest_delivered_rows('source', 'event_id') }}
 ),
+
+{%- endif %}
 
 final as (
     select

@@ -12,6 +12,7 @@ from __future__ import annotations
 import dagster as dg
 
 from .automation import build_warehouse_job, daily_build_schedule, new_landing_files_sensor
+from .backfill import backfill_warehouse_job
 from .quality.checks import build_mart_suite_checks, build_raw_suite_checks
 from .raw.assets import raw_asset_checks, raw_assets
 from .resources import WarehouseResource
@@ -43,7 +44,7 @@ def build_definitions(settings: Settings | None = None) -> dg.Definitions:
             *build_raw_suite_checks(),
             *build_mart_suite_checks(),
         ],
-        jobs=[build_warehouse_job],
+        jobs=[build_warehouse_job, backfill_warehouse_job],
         schedules=[daily_build_schedule],
         sensors=[new_landing_files_sensor],
         resources={

@@ -123,16 +123,21 @@ def run_build(
 
     Holds the warehouse write lock for the whole run: a second build waits for the first.
     """
-    from .dbt_manifest import ensure_manifest
-
-    ensure_manifest(force=True)  # models or seeds may have changed since the last parse
-    from .definitions import build_definitions  # imported late: it loads the manifest
+    from .dbt_manifest import dbt_target_lock, ensure_manifest
 
     settings.warehouse_path.parent.mkdir(parents=True, exist_ok=True)
-    defs = build_definitions(settings)
-    job = defs.resolve_job_def("build_warehouse")
     run_config = {"ops": {"dbt_models": {"config": {"full_refresh": full_refresh}}}}
-    with warehouse_write_lock(settings.warehouse_path):
+    with warehouse_write_lock(settings.warehouse_path), dbt_target_lock():
+        # Models or seeds may have changed since the last parse; parsing with the build's
+        # own vars and warehouse lets the dbt build below reuse this parse.
+        ensure_manifest(
+            force=True,
+            as_of_date=settings.as_of_date.isoformat(),
+            warehouse_path=str(settings.warehouse_path),
+        )
+        from .definitions import build_definitions  # imported late: it loads the manifest
+
+        job = build_definitions(settings).resolve_job_def("build_warehouse")
         result = job.execute_in_process(
             run_config=run_config,
             instance=instance if instance is not None else project_instance(),

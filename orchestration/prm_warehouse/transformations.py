@@ -7,18 +7,20 @@ folder to the marts. Error-severity dbt tests become blocking asset checks (dags
 default), so a failed test stops the Python assets downstream of its model.
 """
 
-import contextlib
-import json
-import os
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DbtCliResource, dbt_assets
 
-from .dbt_manifest import dbt_cli_resource, dbt_project, ensure_manifest
+from .dbt_manifest import (
+    dbt_cli_resource,
+    dbt_project,
+    dbt_vars_arg,
+    ensure_manifest,
+    warehouse_env,
+)
 from .resources import WarehouseResource
-from .settings import ENV_WAREHOUSE_PATH
 
 DBT_SOURCE_NAME = "portal"
 RAW_ASSET_PREFIX = "raw"
@@ -43,23 +45,18 @@ class WarehouseDbtTranslator(DagsterDbtTranslator):
         return dbt_resource_props.get("config", {}).get("schema") or "dbt"
 
 
-@contextlib.contextmanager
-def _warehouse_env(warehouse_path: str) -> Iterator[None]:
-    """dbt reads the warehouse path from the environment (profiles.yml)."""
-    previous = os.environ.get(ENV_WAREHOUSE_PATH)
-    os.environ[ENV_WAREHOUSE_PATH] = warehouse_path
-    try:
-        yield
-    finally:
-        if previous is None:
-            os.environ.pop(ENV_WAREHOUSE_PATH, None)
-        else:
-            os.environ[ENV_WAREHOUSE_PATH] = previous
-
-
-def dbt_build_args(as_of_date: str, *, full_refresh: bool = False) -> list[str]:
-    """Arguments of the ``dbt build`` that the warehouse job runs."""
-    args = ["build", "--vars", json.dumps({"as_of_date": as_of_date})]
+def dbt_build_args(
+    as_of_date: str,
+    *,
+    full_refresh: bool = False,
+    backfill_start: str = "",
+    backfill_end: str = "",
+) -> list[str]:
+    """Arguments of the ``dbt build`` that the warehouse and back-fill jobs run."""
+    backfill = {}
+    if backfill_start or backfill_end:
+        backfill = {"backfill_start": backfill_start, "backfill_end": backfill_end}
+    args = ["build", *dbt_vars_arg(as_of_date, **backfill)]
     if full_refresh:
         args.append("--full-refresh")
     return args
@@ -67,6 +64,9 @@ def dbt_build_args(as_of_date: str, *, full_refresh: bool = False) -> list[str]:
 
 class DbtBuildConfig(dg.Config):
     full_refresh: bool = False
+    # Japan-time dates; set by the back-fill job (prm_warehouse.backfill), empty otherwise.
+    backfill_start: str = ""
+    backfill_end: str = ""
 
 
 @dbt_assets(
@@ -88,9 +88,14 @@ def dbt_models(
         warehouse.warehouse_path,
         config.full_refresh,
     )
-    with _warehouse_env(warehouse.absolute_warehouse_path()):
+    with warehouse_env(warehouse.absolute_warehouse_path()):
         invocation = dbt.cli(
-            dbt_build_args(as_of_date, full_refresh=config.full_refresh),
+            dbt_build_args(
+                as_of_date,
+                full_refresh=config.full_refresh,
+                backfill_start=config.backfill_start,
+                backfill_end=config.backfill_end,
+            ),
             context=context,
             # One target folder keeps dbt's partial parsing between runs.
             target_path=dbt_project.target_path,
