@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import logging
 import os
@@ -10,9 +11,18 @@ from pathlib import Path
 
 import click
 
-from .settings import ENV_LANDING_DIR, Settings
+from .settings import (
+    DEFAULT_DATA_DIR,
+    ENV_AS_OF_DATE,
+    ENV_LANDING_DIR,
+    Settings,
+)
 
 logger = logging.getLogger("prm_warehouse")
+
+
+def _is_default_sample(landing_dir: Path) -> bool:
+    return landing_dir == (DEFAULT_DATA_DIR / "landing").resolve()
 
 
 def _settings() -> Settings:
@@ -22,11 +32,18 @@ def _settings() -> Settings:
         raise click.ClickException(str(exc)) from exc
 
 
+# Libraries whose progress messages drown the warehouse's own counts unless asked for.
+QUIET_LOGGERS = ("great_expectations", "alembic", "sqlalchemy", "urllib3")
+
+
 def _configure_logging(verbose: bool) -> None:
     logging.basicConfig(
         level=logging.DEBUG if verbose else logging.INFO,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+    if not verbose:
+        for name in QUIET_LOGGERS:
+            logging.getLogger(name).setLevel(logging.WARNING)
 
 
 @click.group()
@@ -84,8 +101,8 @@ def sample(
 def build(full_refresh: bool) -> None:
     """Load the landing folder, build and check every model, publish the marts."""
     from .pipeline import landing_has_exports, run_build
-    from .sample_data import generate_landing
-    from .summary import render_summary
+    from .sample_data import WINDOW_END, generate_landing
+    from .summary import render_input_problems, render_summary
 
     settings = _settings()
     if not landing_has_exports(settings.landing_dir):
@@ -93,6 +110,10 @@ def build(full_refresh: bool) -> None:
             raise click.ClickException(f"no export files in {settings.landing_dir}")
         logger.info("no exports in %s: writing the sample exports", settings.landing_dir)
         generate_landing(settings.landing_dir)
+    if not os.environ.get(ENV_AS_OF_DATE) and _is_default_sample(settings.landing_dir):
+        # The sample exports end on a fixed day; as of today their deals would all look stale.
+        settings = dataclasses.replace(settings, as_of_date=WINDOW_END)
+        logger.info("sample exports: as of their last export day, %s", WINDOW_END)
     logger.info(
         "building %s from %s as of %s",
         settings.warehouse_path,
@@ -108,8 +129,48 @@ def build(full_refresh: bool) -> None:
             click.echo(f"  - {reason}", err=True)
         click.echo("The serving copy still holds the previous publication.", err=True)
         sys.exit(1)
-    click.echo(f"build succeeded (run {outcome.run_id}); BI tools read {settings.serving_path}")
+    click.echo(
+        f"build succeeded (run {outcome.run_id}) as of {settings.as_of_date}; "
+        f"BI tools read {settings.serving_path}"
+    )
     click.echo(render_summary(settings.serving_path))
+    click.echo(render_input_problems(settings.warehouse_path))
+
+
+@main.command()
+@click.argument("source")
+@click.argument("file_name")
+def withdraw(source: str, file_name: str) -> None:
+    """Remove a delivered file's rows from the warehouse (then run build --full-refresh).
+
+    Use it for a file that should never have been delivered; a corrected export is simply
+    delivered again under the same name. Deleting a file from the landing folder does not
+    remove its rows (landing folders may be pruned after loading).
+    """
+    import duckdb
+
+    from .locking import warehouse_write_lock
+    from .raw.withdraw import withdraw_file
+
+    settings = _settings()
+    if not settings.warehouse_path.exists():
+        raise click.ClickException(f"no warehouse at {settings.warehouse_path}")
+    with warehouse_write_lock(settings.warehouse_path):
+        con = duckdb.connect(str(settings.warehouse_path))
+        try:
+            withdrawal = withdraw_file(con, source, file_name)
+        except ValueError as exc:
+            raise click.ClickException(str(exc)) from exc
+        finally:
+            con.close()
+    landing_copy = settings.landing_dir / source / file_name
+    click.echo(
+        f"withdrew {source}/{file_name}: {withdrawal.rows_removed:,} rows and "
+        f"{withdrawal.quarantined_removed:,} quarantined rows removed"
+    )
+    if landing_copy.exists():
+        click.echo(f"remove {landing_copy} too, or the next build loads it again", err=True)
+    click.echo("now run: prm-warehouse build --full-refresh")
 
 
 @main.command(context_settings={"ignore_unknown_options": True})

@@ -45,7 +45,7 @@ class BuildOutcome:
             f"check {f.check} on {f.asset} failed ({f.severity}): {f.description}"
             for f in self.failed_checks
         ]
-        lines += [f"step failed: {step}" for step in self.failed_steps]
+        lines += [f"step {step}" for step in self.failed_steps]
         if self.skipped_steps and not self.success:
             lines.append(
                 "not run because an upstream step or blocking check failed: "
@@ -81,6 +81,17 @@ def _check_failure(evaluation: dg.AssetCheckEvaluation) -> CheckFailure:
     )
 
 
+def _root_cause(event: dg.DagsterEvent) -> str:
+    """The innermost error message of a failed step: the user's error, not Dagster's wrapper."""
+    error = event.step_failure_data.error if event.step_failure_data else None
+    if error is None:
+        return event.message or "failed"
+    while error.cause is not None:
+        error = error.cause
+    lines = [line for line in error.message.splitlines() if line.strip()]
+    return lines[0].strip() if lines else error.cls_name
+
+
 def outcome_of(result: dg.ExecuteInProcessResult) -> BuildOutcome:
     failed_checks: list[CheckFailure] = []
     warned_checks: list[CheckFailure] = []
@@ -91,7 +102,9 @@ def outcome_of(result: dg.ExecuteInProcessResult) -> BuildOutcome:
             failed_checks.append(_check_failure(evaluation))
         else:
             warned_checks.append(_check_failure(evaluation))
-    failed_steps = sorted(result.get_failed_step_keys())
+    failed_steps = [
+        f"{event.step_key}: {_root_cause(event)}" for event in result.get_step_failure_events()
+    ]
     skipped = sorted(
         {event.step_key for event in result.get_step_skipped_events() if event.step_key}
     )
@@ -126,7 +139,11 @@ def run_build(
     from .dbt_manifest import dbt_target_lock, ensure_manifest
 
     settings.warehouse_path.parent.mkdir(parents=True, exist_ok=True)
-    run_config = {"ops": {"dbt_models": {"config": {"full_refresh": full_refresh}}}}
+    run_config = {
+        "ops": {"dbt_models": {"config": {"full_refresh": full_refresh}}},
+        # Step-by-step engine events stay in the run's event log (Dagster UI), not the console.
+        "loggers": {"console": {"config": {"log_level": "INFO"}}},
+    }
     with warehouse_write_lock(settings.warehouse_path), dbt_target_lock():
         # Models or seeds may have changed since the last parse; parsing with the build's
         # own vars and warehouse lets the dbt build below reuse this parse.

@@ -127,3 +127,33 @@ def render_summary(database: Path) -> str:
         return "\n".join(lines)
     finally:
         con.close()
+
+
+def render_input_problems(warehouse: Path) -> str:
+    """Rows the build could not use: quarantined on load, or referencing unknown ids."""
+    con = duckdb.connect(str(warehouse), read_only=True)
+    try:
+        quarantined = con.execute(
+            "select source, count(*) from raw._quarantine group by source order by source"
+        ).fetchall()
+        violations = con.execute(
+            """
+            select source_name, count(*)
+            from intermediate.int_reference_violations
+            group by source_name
+            order by source_name
+            """
+        ).fetchall()
+    finally:
+        con.close()
+
+    def listed(rows: list[tuple[str, int]]) -> str:
+        return ", ".join(f"{source} {count:,}" for source, count in rows) if rows else "none"
+
+    return "\n".join(
+        [
+            f"Rows quarantined on load (raw._quarantine): {listed(quarantined)}",
+            "Rows referencing an unknown firm, person or deal "
+            f"(intermediate.int_reference_violations): {listed(violations)}",
+        ]
+    )

@@ -1,0 +1,51 @@
+"""What a build reports when it fails: the user's error and the failed check, not a wrapper."""
+
+import dagster as dg
+
+from prm_warehouse.pipeline import outcome_of
+
+
+def _run(*assets: dg.AssetsDefinition, checks=()) -> dg.ExecuteInProcessResult:
+    defs = dg.Definitions(assets=list(assets), asset_checks=list(checks))
+    job = defs.resolve_implicit_global_asset_job_def()
+    return job.execute_in_process(raise_on_error=False, instance=dg.DagsterInstance.ephemeral())
+
+
+def test_a_failed_step_names_the_error_of_the_asset() -> None:
+    @dg.asset(key=["raw", "quiz_attempts"])
+    def quiz_attempts() -> None:
+        raise ValueError("quiz_attempts_20261031.csv: cannot decode the file: not UTF-8")
+
+    outcome = outcome_of(_run(quiz_attempts))
+
+    assert not outcome.success
+    assert outcome.reasons() == [
+        "step raw__quiz_attempts: ValueError: quiz_attempts_20261031.csv: cannot decode the "
+        "file: not UTF-8"
+    ]
+
+
+def test_a_failed_blocking_check_stops_downstream_and_is_reported() -> None:
+    @dg.asset(key=["raw", "logins"])
+    def logins() -> None:
+        return None
+
+    @dg.asset_check(asset=logins, blocking=True)
+    def no_logins_today() -> dg.AssetCheckResult:
+        return dg.AssetCheckResult(passed=False, description="0 logins on 2026-10-31")
+
+    @dg.asset(key=["staging", "stg_portal__logins"], deps=[logins])
+    def staged() -> None:
+        return None
+
+    outcome = outcome_of(_run(logins, staged, checks=[no_logins_today]))
+
+    assert not outcome.success
+    assert [(f.asset, f.check, f.severity) for f in outcome.failed_checks] == [
+        ("raw/logins", "no_logins_today", "ERROR")
+    ]
+    # the staging asset never ran: the only materialization is the raw one
+    assert outcome.materialized == ["raw/logins"]
+    assert outcome.reasons()[0] == (
+        "check no_logins_today on raw/logins failed (ERROR): 0 logins on 2026-10-31"
+    )
