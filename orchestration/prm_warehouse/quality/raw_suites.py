@@ -7,16 +7,21 @@ Every raw suite validates four frames read from the warehouse:
   ``_export_date``, then max ``_file_name``). Event sources: per key, the copies in the latest
   file that delivered the key. Overlapping batches are expected and resolved this way; two
   copies of one key left after it are a duplicate *inside one file*, which the key-uniqueness
-  gate reports;
+  gate reports. DuckDB de-duplicates on the checked columns only and the frame is narrowed
+  (``narrowing.py``): GX sees the whole raw rows of the candidates that may break a gate, and
+  the rows validated are counted over every row staging uses;
 - ``volume``: the newest export day's row count from ``raw._load_manifest`` against the median
   of up to ``VOLUME_HISTORY_DAYS`` previous export days;
 - ``quarantine``: per delivered file, the share of its records in ``raw._quarantine``.
+
+The ``volume`` and ``quarantine`` frames are narrowed the same way: GX sees the export day or
+the files that may break a gate, none on a normal day.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 import great_expectations.expectations as gxe
 
@@ -28,6 +33,7 @@ from ..raw.contract import (
     SOURCES_BY_NAME,
     Source,
 )
+from .narrowing import narrowed_frame
 from .spec import (
     EARLIEST_PLAUSIBLE,
     Frame,
@@ -36,6 +42,7 @@ from .spec import (
     Suite,
     SuiteContext,
     SuiteInfo,
+    columns_of,
     error,
     quote,
     read_seed_column,
@@ -70,26 +77,36 @@ def table_sql(source: Source) -> str:
     return f"{RAW_SCHEMA}.{quote(source.name)}"
 
 
-def rows_sql(source: Source) -> str:
-    """The rows staging uses (see the module docstring), in file and line order."""
+def column_types(source: Source) -> dict[str, str]:
+    """The DuckDB type of every column of the source's raw table."""
+    return {
+        **{column.name: column.duckdb_type for column in source.columns},
+        **dict(LINEAGE_COLUMNS),
+    }
+
+
+def rows_sql(source: Source, columns: Sequence[str] | None = None) -> str:
+    """The rows staging uses (see the module docstring); every column unless `columns` given.
+
+    Not ordered: a frame orders its own result.
+    """
     table = table_sql(source)
+    selected = "*" if columns is None else ", ".join(quote(column) for column in columns)
     if source.kind == "snapshot":
         return (
-            f"select * from {table}\n"
+            f"select {selected} from {table}\n"
             f"where _file_name = (\n"
             f"    select _file_name from {table}\n"
             f"    order by _export_date desc, _file_name desc\n"
             f"    limit 1\n"
-            f")\n"
-            f"order by _file_name, _line_number"
+            f")"
         )
     key = quote(source.key)
     return (
-        f"select * from {table}\n"
+        f"select {selected} from {table}\n"
         f"qualify dense_rank() over (\n"
         f"    partition by {key} order by _export_date desc, _file_name desc\n"
-        f") = 1\n"
-        f"order by _file_name, _line_number"
+        f") = 1"
     )
 
 
@@ -126,7 +143,18 @@ def rows_frame(source: Source, gates: Iterable[Gate]) -> Frame:
         )
         for name in required
     ]
-    return Frame(name="rows", sql=rows_sql(source), gates=(key_gate, *not_null, *gates))
+    all_gates = (key_gate, *not_null, *gates)
+    types = column_types(source)
+    # the checked columns and the lineage that finds each row again, in table order
+    checked = {*columns_of(all_gates), "_file_name", "_line_number"}
+    columns = [name for name in types if name in checked]
+    return narrowed_frame(
+        "rows",
+        rows_sql=rows_sql(source, columns),
+        types=types,
+        gates=all_gates,
+        full_rows=(table_sql(source), ("_file_name", "_line_number")),
+    )
 
 
 def volume_frame(source: Source, zero_rows_severity: Severity) -> Frame:
@@ -168,9 +196,19 @@ from ranked
 cross join previous
 where ranked.day_rank = 1
 """
-    return Frame(
-        name="volume",
-        sql=sql,
+    types = {
+        "export_date": "date",
+        "rows_loaded": "hugeint",  # a sum of bigint
+        "previous_median": "double",
+        "previous_days": "bigint",
+        "ratio_to_median": "double",
+        "_file_name": "varchar",
+    }
+    return narrowed_frame(
+        "volume",
+        rows_sql=sql,
+        types=types,
+        order_by=("export_date",),
         gates=(
             Gate(
                 expectation=gxe.ExpectColumnValuesToBeBetween(column="rows_loaded", min_value=1),
@@ -221,11 +259,18 @@ select
     *,
     rows_quarantined / nullif(rows_loaded + rows_quarantined, 0) as quarantined_share
 from final
-order by _file_name
 """
-    return Frame(
-        name="quarantine",
-        sql=sql,
+    types = {
+        "_file_name": "varchar",
+        "rows_loaded": "bigint",
+        "rows_quarantined": "bigint",
+        "quarantined_share": "double",
+    }
+    return narrowed_frame(
+        "quarantine",
+        rows_sql=sql,
+        types=types,
+        order_by=("_file_name",),
         gates=(
             warn(
                 gxe.ExpectColumnValuesToBeBetween(

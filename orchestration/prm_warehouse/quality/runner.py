@@ -5,6 +5,10 @@ SQLAlchemy DuckDB connection GX 1.x has returned "N/A" for every expectation. Th
 is opened read-only, every frame of the suite is read, and the connection is closed before
 validation starts, so a check holds the file for as short a time as possible.
 
+A narrowed frame (``narrowing.py``) reads only the rows that may break a gate, plus one row of
+counts over the whole frame: the rows validated and the base of each gate's unexpected share.
+When it reads no row, no gate of it can fail, and GX is not called for it.
+
 One ephemeral GX context (no files, no analytics) serves the whole process: creating it is
 the slow part, and a validation on it keeps nothing between calls.
 """
@@ -19,7 +23,7 @@ import os
 import threading
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -204,6 +208,8 @@ class _FrameData:
     frame: Frame
     data: pd.DataFrame | None
     error: str | None
+    # a narrowed frame's counts over the whole frame (see Frame.population_sql)
+    population: Mapping[str, int] | None = None
 
 
 def read_frames(con: duckdb.DuckDBPyConnection, suite: Suite) -> str | list[_FrameData]:
@@ -215,7 +221,12 @@ def read_frames(con: duckdb.DuckDBPyConnection, suite: Suite) -> str | list[_Fra
     frames: list[_FrameData] = []
     for frame in suite.frames:
         try:
-            frames.append(_FrameData(frame, con.execute(frame.sql).df(), None))
+            population = None
+            if frame.population_sql is not None:
+                cursor = con.execute(frame.population_sql)
+                names = [column[0] for column in cursor.description]
+                population = dict(zip(names, cursor.fetchone(), strict=True))
+            frames.append(_FrameData(frame, con.execute(frame.sql).df(), None, population))
         except duckdb.Error as exc:
             frames.append(_FrameData(frame, None, f"{type(exc).__name__}: {exc}"))
     return frames
@@ -279,8 +290,25 @@ def _failure(suite: Suite, frame: Frame, gate: Gate, result: Any, data: pd.DataF
     )
 
 
-def validate_frame(suite: Suite, frame: Frame, data: pd.DataFrame) -> list[Failure]:
-    """Validate one frame with its gates; the failures, in gate order."""
+def _share_of_population(failure: Failure, base: int | None) -> Failure:
+    """The failure with its unexpected share taken of the whole frame, not of the candidates."""
+    observed = failure.observed
+    if base is None or failure.unexpected_count is None or "unexpected_percent" not in observed:
+        return failure
+    percent = 100.0 * failure.unexpected_count / base if base else None
+    return replace(failure, observed={**observed, "unexpected_percent": percent})
+
+
+def validate_frame(
+    suite: Suite,
+    frame: Frame,
+    data: pd.DataFrame,
+    population: Mapping[str, int] | None = None,
+) -> list[Failure]:
+    """Validate one frame with its gates; the failures, in gate order.
+
+    population: the counts of a narrowed frame (see Frame.population_sql).
+    """
     import great_expectations as gx
 
     data = data.reset_index(drop=True)
@@ -299,7 +327,10 @@ def validate_frame(suite: Suite, frame: Frame, data: pd.DataFrame) -> list[Failu
     for result in validation.results:
         if not result.success:
             index = result.expectation_config.meta["gate"]
-            failed.append((index, _failure(suite, frame, frame.gates[index], result, data)))
+            failure = _failure(suite, frame, frame.gates[index], result, data)
+            if population is not None:
+                failure = _share_of_population(failure, population.get(f"gate_{index}"))
+            failed.append((index, failure))
     return [failure for _, failure in sorted(failed, key=lambda item: item[0])]
 
 
@@ -333,8 +364,11 @@ def run_suite_on_frames(suite: Suite, frames: str | list[_FrameData]) -> SuiteRe
                 for gate in item.frame.gates
             )
             continue
-        rows[item.frame.name] = len(item.data)
-        failures.extend(validate_frame(suite, item.frame, item.data))
+        population = item.population
+        rows[item.frame.name] = int(population["rows"]) if population else len(item.data)
+        if population is not None and item.data.empty:
+            continue  # no candidate row: every gate of the frame holds
+        failures.extend(validate_frame(suite, item.frame, item.data, population))
     result = SuiteResult(
         suite=suite.name,
         table=suite.info.table,

@@ -55,6 +55,10 @@ class Frame:
     name: str
     sql: str
     gates: tuple[Gate, ...]
+    # Set on a narrowed frame (see narrowing.py), whose `sql` returns only the rows that may
+    # break a gate: one row with `rows`, the rows the gates apply to, and per gate `gate_<i>`,
+    # the rows its unexpected share is taken of.
+    population_sql: str | None = None
 
 
 @dataclass(frozen=True)
