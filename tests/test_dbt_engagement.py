@@ -102,7 +102,12 @@ DEALS: list[tuple] = [
 for number, owner in enumerate(["U301"] * 4 + ["U302"] * 4 + ["U303"] * 4, start=12):
     DEALS.append(
         (
-            f"D{number:02d}", "P003", owner, "IT", None, jst("2024-04-08 12:00"),
+            f"D{number:02d}",
+            "P003",
+            owner,
+            "IT",
+            None,
+            jst("2024-04-08 12:00"),
             [(PLANNED, jst("2024-04-08 12:00")), (WON, jst("2024-04-10 12:00"))],
         )
     )
@@ -113,8 +118,15 @@ def _insert_raw_rows(con: duckdb.DuckDBPyConnection) -> None:
         con,
         "partners",
         [
-            (partner_id, f"{partner_id} 会計事務所", "東京都", "1-5", None, dt.date(2023, 4, 1),
-             jst("2024-06-01 09:00"))
+            (
+                partner_id,
+                f"{partner_id} 会計事務所",
+                "東京都",
+                "1-5",
+                None,
+                dt.date(2023, 4, 1),
+                jst("2024-06-01 09:00"),
+            )
             # P006 has no people at all.
             for partner_id in ["P001", "P002", "P003", "P004", "P005", "P006"]
         ],
@@ -130,8 +142,17 @@ def _insert_raw_rows(con: duckdb.DuckDBPyConnection) -> None:
         con,
         "partner_users",
         [
-            (user_id, partner_id, f"利用者 {user_id}", None, "税理士", True,
-             jst("2024-01-10 10:00"), "active", jst("2024-06-01 09:00"))
+            (
+                user_id,
+                partner_id,
+                f"利用者 {user_id}",
+                None,
+                "税理士",
+                True,
+                jst("2024-01-10 10:00"),
+                "active",
+                jst("2024-06-01 09:00"),
+            )
             for partner_id, users in people.items()
             for user_id in users
         ],
@@ -141,8 +162,21 @@ def _insert_raw_rows(con: duckdb.DuckDBPyConnection) -> None:
     for deal_id, partner, owner, industry, planned_on, registered_at, events in DEALS:
         last_label, last_at = events[-1]
         deal_rows.append(
-            (deal_id, partner, owner, f"顧客 {deal_id}", industry, "1-5", "standard",
-             last_label, planned_on, registered_at, last_at, None, 10000.0)
+            (
+                deal_id,
+                partner,
+                owner,
+                f"顧客 {deal_id}",
+                industry,
+                "1-5",
+                "standard",
+                last_label,
+                planned_on,
+                registered_at,
+                last_at,
+                None,
+                10000.0,
+            )
         )
         for number, (label, changed_at) in enumerate(events, start=1):
             event_rows.append((f"E{deal_id}-{number}", deal_id, label, changed_at, owner))
@@ -184,12 +218,30 @@ def _insert_raw_rows(con: duckdb.DuckDBPyConnection) -> None:
     content_rows += [
         # Three talk scripts for 飲食: the newest one published by D is suggested; the one
         # published after D does not exist yet as of D.
-        ("TS_FOOD_OLD", "飲食業向けトーク 旧版", "talk_script", "飲食", "topic",
-         jst("2024-01-01 09:00")),
-        ("TS_FOOD_NEW", "飲食業向けトーク", "talk_script", "飲食", "topic",
-         jst("2024-05-01 09:00")),
-        ("TS_FOOD_FUTURE", "飲食業向けトーク 次版", "talk_script", "飲食", "topic",
-         jst("2024-07-15 09:00")),
+        (
+            "TS_FOOD_OLD",
+            "飲食業向けトーク 旧版",
+            "talk_script",
+            "飲食",
+            "topic",
+            jst("2024-01-01 09:00"),
+        ),
+        (
+            "TS_FOOD_NEW",
+            "飲食業向けトーク",
+            "talk_script",
+            "飲食",
+            "topic",
+            jst("2024-05-01 09:00"),
+        ),
+        (
+            "TS_FOOD_FUTURE",
+            "飲食業向けトーク 次版",
+            "talk_script",
+            "飲食",
+            "topic",
+            jst("2024-07-15 09:00"),
+        ),
     ]
     _insert(con, "contents", content_rows)
 
@@ -197,8 +249,10 @@ def _insert_raw_rows(con: duckdb.DuckDBPyConnection) -> None:
     for user in ["U101", "U102", "U201", "U301", "U302", "U303", "U501"]:
         # reader block on d(45) = 2024-05-16
         for n in range(1, 11):
-            views += [(user, f"SD{n:02d}", at(45, 10), "view"), (user, f"SD{n:02d}", at(45, 11),
-                                                                   "view")]
+            views += [
+                (user, f"SD{n:02d}", at(45, 10), "view"),
+                (user, f"SD{n:02d}", at(45, 11), "view"),
+            ]
     for user in ["U101", "U102", "U201", "U501"]:
         views += [(user, "TS_GEN", at(45, 14, n), "view") for n in range(10)]
     # U301 reads talk scripts five days before its deals' approach (2024-04-10); U302 and
@@ -291,16 +345,24 @@ def _dbt_build(root: Path) -> dbtRunnerResult:
     return dbtRunner().invoke(
         [
             "build",
-            "--project-dir", str(DBT_PROJECT_DIR),
-            "--profiles-dir", str(DBT_PROJECT_DIR),
-            "--target-path", str(root / "target"),
-            "--log-path", str(root / "logs"),
-            "--select", SELECT,
+            "--project-dir",
+            str(DBT_PROJECT_DIR),
+            "--profiles-dir",
+            str(DBT_PROJECT_DIR),
+            "--target-path",
+            str(root / "target"),
+            "--log-path",
+            str(root / "logs"),
+            "--select",
+            SELECT,
             # The upstream models' unit tests belong to their own suites.
-            "--exclude-resource-type", "unit_test",
+            "--exclude-resource-type",
+            "unit_test",
             # Only tests whose every parent is built here (not the funnel marts' own).
-            "--indirect-selection", "cautious",
-            "--vars", f"{{as_of_date: '{AS_OF.isoformat()}'}}",
+            "--indirect-selection",
+            "cautious",
+            "--vars",
+            f"{{as_of_date: '{AS_OF.isoformat()}'}}",
             "--quiet",
         ]
     )
@@ -336,8 +398,11 @@ def test_seeds_are_the_ones_the_expectations_assume() -> None:
     # expectations recomputed.
     with (PROJECT_ROOT / "seeds" / "engagement_weights.csv").open(encoding="utf-8") as f:
         weights = {row["name"]: row for row in csv.DictReader(f)}
-    assert {n: (float(r["weight"]), float(r["cap"])) for n, r in weights.items()
-            if r["kind"] == "component"} == {
+    assert {
+        n: (float(r["weight"]), float(r["cap"]))
+        for n, r in weights.items()
+        if r["kind"] == "component"
+    } == {
         "login_days": (3, 30),
         "content_views": (1, 20),
         "distinct_contents_viewed": (1, 10),
@@ -351,8 +416,9 @@ def test_seeds_are_the_ones_the_expectations_assume() -> None:
     assert float(weights["key_person_programme_min_score"]["min_score"]) == 70
     with (PROJECT_ROOT / "seeds" / "support_priority_rules.csv").open(encoding="utf-8") as f:
         rules = {row["rule_key"]: row for row in csv.DictReader(f)}
-    assert {k: (r["weight"], r["threshold_days"], r["threshold_count"])
-            for k, r in rules.items()} == {
+    assert {
+        k: (r["weight"], r["threshold_days"], r["threshold_count"]) for k, r in rules.items()
+    } == {
         "stalled_deal": ("3", "", ""),
         "overdue_planned_approach": ("2", "", ""),
         "approach_without_proposal": ("1", "14", ""),
@@ -377,7 +443,16 @@ def test_engagement_components_and_scores(warehouse: Path) -> None:
     assert rows == [
         # 29 login days (d(90) is outside) 14.5 + reader 10 + talk10 10 + 6 lessons 6
         (  # = 40.5; views 20 + 10 = 30, distinct 10 sales decks + TS_GEN = 11
-            "U101", 29, 30, 11, 10, 6, 0, 0, 0, 40.5,
+            "U101",
+            29,
+            30,
+            11,
+            10,
+            6,
+            0,
+            0,
+            0,
+            40.5,
         ),
         ("U102", 29, 30, 11, 10, 6, 0, 0, 0, 40.5),  # same as U101: a tie
         ("U103", 0, 0, 0, 0, 0, 0, 0, 0, 0.0),  # invited, nothing at all
@@ -480,8 +555,7 @@ def test_learning_progress(warehouse: Path) -> None:
     assert rows == [
         # three distinct lessons of 3; the third first completion was L2 on d(100) =
         # 2024-03-22 12:00 JST = 03:00 UTC (the repeat of L1 on d(95) changes nothing)
-        ("U101", "C1", 3, 1.0, dt.datetime(2024, 3, 22, 3, 0, tzinfo=utc), 0, None,
-         False),
+        ("U101", "C1", 3, 1.0, dt.datetime(2024, 3, 22, 3, 0, tzinfo=utc), 0, None, False),
         # C2 complete with L2 on d(96) = 2024-03-26 12:00 JST
         ("U101", "C2", 2, 1.0, dt.datetime(2024, 3, 26, 3, 0, tzinfo=utc), 0, None, False),
         ("U101", "C3", 6, 0.6, None, 0, None, None),  # 6 of 10; C3 has no quiz: NULL
@@ -579,14 +653,24 @@ def test_support_priority(warehouse: Path) -> None:
     assert rows == [
         # U202: stalled D01, D02 (2 * 3) + overdue D01 (2) + D02 at approach 25 > 14 days (1)
         # + deals wait for a proposal, no proposal and no talk-script view in 30 days (1)
-        (1, "U202", "P002", 10.0, 2, 1, 1, True, 0, False,
-         "stalled_deal,overdue_planned_approach,approach_without_proposal,"
-         "no_recent_talk_script_view"),
+        (
+            1,
+            "U202",
+            "P002",
+            10.0,
+            2,
+            1,
+            1,
+            True,
+            0,
+            False,
+            "stalled_deal,overdue_planned_approach,approach_without_proposal,"
+            "no_recent_talk_script_view",
+        ),
         # U401: D03 at approach 15 > 14 days (1; D04 at 14 days does not count) + Q2 failed
         # (1) = 2; TS_BUILD read 29 days ago is recent. Ties with U404 on 2 points, on
         # stalled (0) and overdue (0) counts: the lower id goes first.
-        (2, "U401", "P004", 2.0, 0, 0, 1, False, 1, False,
-         "approach_without_proposal,failed_quiz"),
+        (2, "U401", "P004", 2.0, 0, 0, 1, False, 1, False, "approach_without_proposal,failed_quiz"),
         # U404: last activity the won event 30 days ago (>= 30), still activated: 2
         (3, "U404", "P004", 2.0, 0, 0, 0, False, 0, True, "going_dormant"),
         # U402: D05 waits for a proposal; D08's proposal 30 days ago is outside the 30-day
@@ -609,14 +693,17 @@ def test_support_actions_and_talk_script_suggestion(warehouse: Path) -> None:
     assert rows == [
         # stalled deals give U202 the most points (6); both are 飲食 (2 >= 2), and of the
         # 飲食 talk scripts published by D the newest is TS_FOOD_NEW (2024-05-01).
-        ("U202", "Call about the stalled deals and agree a next step for each", "飲食",
-         "TS_FOOD_NEW", "飲食業向けトーク"),
+        (
+            "U202",
+            "Call about the stalled deals and agree a next step for each",
+            "飲食",
+            "TS_FOOD_NEW",
+            "飲食業向けトーク",
+        ),
         # 1 point each: approach_without_proposal (sort_order 3) before failed_quiz (5)
-        ("U401", "Help prepare the proposal for the deals waiting at approach", None, None,
-         None),
+        ("U401", "Help prepare the proposal for the deals waiting at approach", None, None, None),
         ("U404", "Check in before the person goes dormant", None, None, None),
-        ("U402", "Send the talk scripts for the person's client industries", None, None,
-         None),
+        ("U402", "Send the talk scripts for the person's client industries", None, None, None),
     ]
 
 

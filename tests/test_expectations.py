@@ -339,7 +339,7 @@ def test_description_names_suite_expectation_and_file(tmp_path: Path) -> None:
     result = validate("quiz_attempts", build_warehouse(tmp_path / "wh.duckdb", files))
     assert result.description() == (
         "suite raw_quiz_attempts: expect_column_pair_values_a_to_be_greater_than_b"
-        "(max_score, score) failed for 1 row in quiz_attempts_20261031.csv [error]"
+        "(max_score, score) failed for 1 row in quiz_attempts_20261031.csv (lines 2) [error]"
     )
     (failure,) = result.failures
     # The offending row is A002, on line 2 of its CSV file (line 1 is the header).
@@ -405,27 +405,34 @@ def test_volume_at_ten_times_the_median_passes(tmp_path: Path) -> None:
 def test_quarantined_share_thresholds(tmp_path: Path) -> None:
     files = fixture_files()
     files["logins"] = [
+        # 94 loaded + 6 quarantined: 6 / 100 = 6 % of a file of 100 records -> blocks.
+        {"file_name": "logins_20261029.jsonl", "rows": logins("E", 94, "2026-10-29")},
         # 19 loaded + 1 quarantined: 1 / 20 = 5 % -> above the 1 % warning, not above 5 %.
         {"file_name": "logins_20261030.jsonl", "rows": logins("C", 19, "2026-10-30")},
-        # 2 loaded + 1 quarantined: 1 / 3 = 33 % -> above both.
+        # 2 loaded + 1 quarantined: 1 / 3 = 33 %, but a file of 3 records only warns.
         {"file_name": "logins_20261031.jsonl", "rows": logins("D", 2, "2026-10-31")},
     ]
     quarantine = [
         ("logins", "logins_20261030.jsonl", 1),
         ("logins", "logins_20261031.jsonl", 1),
+        ("logins", "logins_20261029.jsonl", 6),
     ]
     result = validate("logins", build_warehouse(tmp_path / "wh.duckdb", files, quarantine))
     assert failed(result) == {
         ("expect_column_values_to_be_between(quarantined_share)", "warn"),
-        ("expect_column_values_to_be_between(quarantined_share)", "error"),
+        ("expect_column_values_to_be_between(quarantined_share_of_large_file)", "error"),
     }
     by_severity = {failure.severity: failure for failure in result.failures}
-    assert by_severity["warn"].file_names == ("logins_20261030.jsonl", "logins_20261031.jsonl")
-    assert by_severity["error"].file_names == ("logins_20261031.jsonl",)
+    assert by_severity["warn"].file_names == (
+        "logins_20261029.jsonl",
+        "logins_20261030.jsonl",
+        "logins_20261031.jsonl",
+    )
+    assert by_severity["error"].file_names == ("logins_20261029.jsonl",)
     # errors come first in the description: they are what blocks
     assert result.description().startswith(
-        "suite raw_logins: expect_column_values_to_be_between(quarantined_share) failed for "
-        "1 row in logins_20261031.jsonl [error]; "
+        "suite raw_logins: expect_column_values_to_be_between(quarantined_share_of_large_file) "
+        "failed for 1 row in logins_20261029.jsonl [error]; "
     )
 
 
@@ -592,7 +599,7 @@ def test_blocking_check_with_an_error_stops_the_downstream_asset(tmp_path: Path)
     assert evaluation.severity == dg.AssetCheckSeverity.ERROR
     assert evaluation.description == (
         "suite raw_quiz_attempts: expect_column_pair_values_a_to_be_greater_than_b"
-        "(max_score, score) failed for 1 row in quiz_attempts_20261031.csv [error]"
+        "(max_score, score) failed for 1 row in quiz_attempts_20261031.csv (lines 2) [error]"
     )
     metadata = evaluation.metadata
     assert metadata["offending_files"].value == "quiz_attempts_20261031.csv"

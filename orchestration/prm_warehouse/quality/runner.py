@@ -87,10 +87,24 @@ class Failure:
         if self.unexpected_count:
             rows = "row" if self.unexpected_count == 1 else "rows"
             text = f"{self.label} failed for {self.unexpected_count} {rows}"
+            observed = self.observed if isinstance(self.observed, dict) else {}
+            # a value outside its set is the whole story (an unknown status label, say)
+            values = (
+                observed.get("unexpected_values")
+                if self.expectation == "expect_column_values_to_be_in_set"
+                else None
+            )
+            if values:
+                text += " (unexpected: " + ", ".join(str(value) for value in values[:5]) + ")"
         else:
             text = f"{self.label} failed (observed {_short(self.observed)})"
         if self.file_names:
             text += " in " + ", ".join(self.file_names)
+            lines = sorted(
+                {row["_line_number"] for row in self.sample_rows if row.get("_line_number")}
+            )
+            if lines:
+                text += " (lines " + ", ".join(str(line) for line in lines[:5]) + ")"
         return text
 
     def as_json(self) -> dict[str, Any]:
