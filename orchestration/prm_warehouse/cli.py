@@ -100,6 +100,7 @@ def sample(
 @click.option("--full-refresh", is_flag=True, help="Rebuild incremental models from scratch.")
 def build(full_refresh: bool) -> None:
     """Load the landing folder, build and check every model, publish the marts."""
+    from . import fingerprint
     from .pipeline import landing_has_exports, run_build
     from .sample_data import WINDOW_END, generate_landing
     from .summary import render_input_problems, render_summary
@@ -120,6 +121,13 @@ def build(full_refresh: bool) -> None:
         settings.landing_dir,
         settings.as_of_date,
     )
+    inputs = fingerprint.build_fingerprint(settings)
+    if not full_refresh and fingerprint.is_up_to_date(settings, inputs):
+        click.echo(
+            f"nothing new: {settings.serving_path} was published from these exports, as of "
+            f"{settings.as_of_date}, with these definitions (build --full-refresh rebuilds)"
+        )
+        return
     outcome = run_build(settings, full_refresh=full_refresh)
     for warning in outcome.warned_checks:
         click.echo(f"warning: {warning.check} on {warning.asset}: {warning.description}", err=True)
@@ -133,6 +141,7 @@ def build(full_refresh: bool) -> None:
         f"build succeeded (run {outcome.run_id}) as of {settings.as_of_date}; "
         f"BI tools read {settings.serving_path}"
     )
+    fingerprint.record(settings, inputs, outcome.run_id)
     click.echo(render_summary(settings.serving_path))
     click.echo(render_input_problems(settings.warehouse_path))
 
@@ -149,6 +158,7 @@ def withdraw(source: str, file_name: str) -> None:
     """
     import duckdb
 
+    from .fingerprint import fingerprint_path
     from .locking import warehouse_write_lock
     from .raw.withdraw import withdraw_file
 
@@ -163,6 +173,7 @@ def withdraw(source: str, file_name: str) -> None:
             raise click.ClickException(str(exc)) from exc
         finally:
             con.close()
+        fingerprint_path(settings).unlink(missing_ok=True)  # the next build must run
     landing_copy = settings.landing_dir / source / file_name
     click.echo(
         f"withdrew {source}/{file_name}: {withdrawal.rows_removed:,} rows and "

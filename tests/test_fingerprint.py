@@ -1,0 +1,53 @@
+"""A build with nothing new is recognised from the fingerprint of its inputs."""
+
+import datetime as dt
+import shutil
+from pathlib import Path
+
+from prm_warehouse import fingerprint
+from prm_warehouse.settings import Settings
+
+FIXTURE = Path(__file__).resolve().parent / "fixtures" / "landing_small"
+
+
+def _settings(tmp_path: Path, as_of: dt.date = dt.date(2026, 10, 31)) -> Settings:
+    landing = tmp_path / "landing"
+    if not landing.exists():
+        shutil.copytree(FIXTURE, landing)
+    return Settings(
+        landing_dir=landing,
+        warehouse_path=tmp_path / "prm.duckdb",
+        serving_path=tmp_path / "prm_serving.duckdb",
+        as_of_date=as_of,
+    )
+
+
+def test_same_inputs_are_up_to_date_and_any_change_is_not(tmp_path: Path) -> None:
+    settings = _settings(tmp_path)
+    settings.warehouse_path.write_bytes(b"")  # stand-ins: only their existence is checked
+    settings.serving_path.write_bytes(b"")
+    inputs = fingerprint.build_fingerprint(settings)
+    # nothing recorded yet: a build must run
+    assert not fingerprint.is_up_to_date(settings, inputs)
+
+    fingerprint.record(settings, inputs, run_id="run-1")
+    assert fingerprint.is_up_to_date(settings, fingerprint.build_fingerprint(settings))
+
+    # another as-of date is another build
+    later = _settings(tmp_path, as_of=dt.date(2026, 11, 1))
+    assert not fingerprint.is_up_to_date(later, fingerprint.build_fingerprint(later))
+
+    # a new export file is another build
+    (settings.landing_dir / "logins" / "logins_20261101.jsonl").write_text(
+        '{"event_id": "LGX", "user_id": "U001", "occurred_at": "2026-11-01T09:00:00+09:00"}\n',
+        encoding="utf-8",
+    )
+    assert not fingerprint.is_up_to_date(settings, fingerprint.build_fingerprint(settings))
+
+
+def test_a_missing_serving_copy_is_never_up_to_date(tmp_path: Path) -> None:
+    settings = _settings(tmp_path)
+    settings.warehouse_path.write_bytes(b"")
+    inputs = fingerprint.build_fingerprint(settings)
+    fingerprint.record(settings, inputs, run_id="run-1")
+    assert not fingerprint.is_up_to_date(settings, inputs)
