@@ -11,7 +11,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from prm_warehouse.raw.loader import load_all, load_source, load_warehouse
+from prm_warehouse.raw.loader import RawLoadError, load_all, load_source, load_warehouse
 from prm_warehouse.raw.readers import RawInputError
 
 FIXTURES = Path(__file__).parent / "fixtures" / "raw_inputs"
@@ -323,3 +323,62 @@ def test_load_all_with_an_open_connection(landing, con):
     )
     reports = load_all(con, landing, loaded_at=LOADED_AT)
     assert {r.source: r.rows_loaded for r in reports}["logins"] == 1
+
+
+def test_a_file_loads_chunk_by_chunk_into_one_table(landing, con):
+    put(
+        landing,
+        "courses",
+        "courses_20260401.csv",
+        "course_id,title,lesson_count,is_required\n"
+        "K01,a,1,true\nK02,b,2,false\nK03,c,x,true\nK04,d,4,\nK05,e,5,true\n",
+    )
+    report = load_source(con, "courses", landing, loaded_at=LOADED_AT, chunk_rows=2)
+    # Five records on lines 2 to 6 in chunks of two lines; K03's lesson count is not a
+    # whole number, so 4 rows are loaded and 1 is quarantined.
+    assert (report.rows_loaded, report.rows_quarantined) == (4, 1)
+    assert con.execute(
+        "select course_id, lesson_count, is_required, _line_number from raw.courses "
+        "order by _line_number"
+    ).fetchall() == [
+        ("K01", 1, True, 2),
+        ("K02", 2, False, 3),
+        ("K04", 4, None, 5),
+        ("K05", 5, True, 6),
+    ]
+    assert con.execute("select line_number, reason from raw._quarantine").fetchall() == [
+        (4, "lesson_count: not a whole number: 'x'"),
+    ]
+    assert con.execute(
+        "select rows_loaded, rows_quarantined from raw._load_manifest"
+    ).fetchall() == [(4, 1)]
+
+
+def test_a_failure_in_a_later_chunk_undoes_the_earlier_chunks(landing, con):
+    # The table is created ahead of the loader with a rule that refuses any row from line 4
+    # on (the loader keeps an existing table), so a file fails in its second chunk of two
+    # lines, after its first chunk was inserted.
+    con.execute("create schema raw")
+    con.execute(
+        "create table raw.courses (course_id varchar, title varchar, lesson_count bigint, "
+        "is_required boolean, _file_name varchar, _export_date date, "
+        "_line_number integer check (_line_number < 4), _loaded_at timestamptz)"
+    )
+    header = "course_id,title,lesson_count,is_required\n"
+    put(landing, "courses", "courses_20260401.csv", header + "K01,a,1,true\n")
+    load_source(con, "courses", landing, loaded_at=LOADED_AT, chunk_rows=2)
+    before = snapshot(con, "courses")
+
+    put(
+        landing,
+        "courses",
+        "courses_20260402.csv",
+        header + "K01,a,1,true\nK02,b,2,true\nK03,c,3,true\n",
+    )
+    with pytest.raises(RawLoadError, match=r"courses_20260402\.csv: cannot be written"):
+        load_source(con, "courses", landing, loaded_at=LOADED_AT, chunk_rows=2)
+    # Lines 2 and 3 of the second file went in before line 4 was refused: all rolled back.
+    assert snapshot(con, "courses") == before
+    assert con.execute("select course_id, _file_name from raw.courses").fetchall() == [
+        ("K01", "courses_20260401.csv"),
+    ]

@@ -529,3 +529,91 @@ def test_one_shape_per_column_gives_the_same_instants(file_name, content):
         utc(2025, 12, 31, 23, 59, 59),
     ]
     assert all(r["occurred_at"].tzinfo == UTC for r in parsed.rows())
+
+
+# --------------------------------------------------------------------------- chunked reading
+
+
+@pytest.mark.parametrize("chunk_rows", [1, 2, 100_000])
+def test_csv_read_in_chunks_keeps_line_numbers_and_quarantine(chunk_rows):
+    lines = [
+        "event_id,deal_id,status,changed_at,changed_by_user_id",  # line 1
+        "E1,D1,提案,2026/04/01 09:00,U1",  # line 2
+        'E2,D1,"複数',  # line 3: a quoted field with a line break ...
+        '行",2026/04/01 10:00,U1',  # line 4: ... ends here
+        "E3,D2",  # line 5: two fields
+        'E4,D2,"a"b,2026/04/01 11:00,U1',  # line 6: text after a closing quote
+        "E5,D2,受注,2026/04/01 12:00,",  # line 7
+    ]
+    data = ("\n".join(lines) + "\n").encode()
+    # With 1 or 2 lines a chunk, a chunk ends inside E2 (and, with 1, on the malformed E4):
+    # the record is read again with the following lines, so every chunk size gives the
+    # result of reading the whole file at once.
+    parsed = parse_bytes(
+        "deal_status_events", "deal_status_events_20260401.csv", data, chunk_rows=chunk_rows
+    )
+    # Japan wall clock minus 9 hours: 09:00 -> 00:00, 10:00 -> 01:00, 12:00 -> 03:00 UTC.
+    assert [
+        (r["event_id"], r["status"], r["changed_at"], r["changed_by_user_id"], r["_line_number"])
+        for r in parsed.rows()
+    ] == [
+        ("E1", "提案", utc(2026, 4, 1, 0, 0), "U1", 2),
+        ("E2", "複数\n行", utc(2026, 4, 1, 1, 0), "U1", 3),
+        ("E5", "受注", utc(2026, 4, 1, 3, 0), None, 7),
+    ]
+    assert [(q.line_number, q.record) for q in parsed.quarantined] == [
+        (5, "E3,D2"),
+        (6, 'E4,D2,"a"b,2026/04/01 11:00,U1'),
+    ]
+    assert parsed.quarantined[0].reason == "expected 5 fields as in the header, found 2"
+    assert parsed.quarantined[1].reason.startswith("malformed CSV record")
+
+
+@pytest.mark.parametrize("chunk_rows", [1, 2, 100_000])
+def test_jsonl_read_in_chunks_with_long_integers_and_nan(chunk_rows):
+    lines = [
+        # line 1: an identifier delivered as a 20-digit JSON number (beyond 64 bits)
+        '{"event_id": 18446744073709551616, "user_id": "U1",'
+        ' "occurred_at": "2026-04-01T00:30:00+09:00"}',
+        "",  # line 2: blank
+        '{"event_id": "L3", "user_id": "U1", "occurred_at": "2026-04-01T00:00:00Z"}',
+        '{"event_id": "L4", "user_id": NaN, "occurred_at": "2026-04-01T00:00:00Z"}',
+        '{"event_id": "L5", "user_id": "U2", "occurred_at": "2026-04-01T01:00:00Z",'
+        ' "device": "pc"}',
+    ]
+    data = ("\r\n".join(lines) + "\r\n").encode()
+    parsed = parse_bytes("logins", "logins_20260401.jsonl", data, chunk_rows=chunk_rows)
+    # The identifier keeps its exact digits (an integer, not a rounded float);
+    # 00:30 at +09:00 is 15:30 UTC the day before.
+    assert [
+        (r["event_id"], r["occurred_at"], r["device"], r["_line_number"]) for r in parsed.rows()
+    ] == [
+        ("18446744073709551616", utc(2026, 3, 31, 15, 30), None, 1),
+        ("L3", utc(2026, 4, 1, 0, 0), None, 3),
+        ("L5", utc(2026, 4, 1, 1, 0), "pc", 5),
+    ]
+    # NaN is read (as Python's json reads it) and refused as a user id; the record is the
+    # line without its CRLF.
+    assert [(q.line_number, q.reason, q.record) for q in parsed.quarantined] == [
+        (4, "user_id: expected text, found nan", lines[3]),
+    ]
+
+
+def test_read_file_in_small_blocks_splits_crlf_across_blocks(tmp_path, monkeypatch):
+    import prm_warehouse.raw.readers as readers
+
+    landing = tmp_path / "landing"
+    (landing / "courses").mkdir(parents=True)
+    content = "course_id,title,lesson_count,is_required\r\nK01,入門,3,true\r\nK02,応用,5,false\r\n"
+    (landing / "courses" / "courses_20260401.csv").write_bytes(content.encode("cp932"))
+    # Three bytes a block: blocks end between a CR and its LF, and inside two-byte characters.
+    monkeypatch.setattr(readers, "BLOCK_BYTES", 3)
+    (found,) = discover_files(landing, "courses").files
+    parsed = read_file(found, landing, chunk_rows=1)
+    assert parsed.encoding == "cp932"
+    # header on line 1, one record a line after it
+    assert [(r["course_id"], r["title"], r["_line_number"]) for r in parsed.rows()] == [
+        ("K01", "入門", 2),
+        ("K02", "応用", 3),
+    ]
+    assert parsed.quarantined == []

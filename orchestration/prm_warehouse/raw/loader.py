@@ -6,14 +6,15 @@ re-delivered file with new content replaces the rows and quarantine records it b
 before. All of it happens inside one transaction per source, so a file that cannot be
 read leaves the warehouse exactly as it was, and the error names that file.
 
-Rows go in as one bulk insert per file from a data frame; file names and values are
-always bound as parameters, never written into SQL text.
+A file is read and inserted chunk by chunk (``CHUNK_ROWS`` lines at a time, one bulk
+insert from a data frame per chunk), so memory does not grow with the file; every chunk
+goes into the same transaction. File names and values are always bound as parameters,
+never written into SQL text.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import logging
 import time
 from collections.abc import Iterable
@@ -26,14 +27,16 @@ import pandas as pd
 
 from .contract import MANIFEST_TABLE, QUARANTINE_TABLE, RAW_SCHEMA, SOURCES, SOURCES_BY_NAME, Source
 from .readers import (
+    CHUNK_ROWS,
     Discovery,
     LandingFile,
     ParsedFile,
-    RawInputError,
     SkippedFile,
     check_inside_landing,
+    detect_encoding,
     discover_files,
-    parse_bytes,
+    file_digest,
+    read_file_chunks,
 )
 from .schema import create_raw_tables
 
@@ -41,7 +44,8 @@ logger = logging.getLogger(__name__)
 
 FileStatus = Literal["loaded", "reloaded", "unchanged"]
 
-_BATCH_VIEW = "_prm_raw_batch"
+# the name under which an insert statement reads the chunk's data frame (see _insert_rows)
+_CHUNK = "_prm_raw_chunk"
 
 
 class RawLoadError(Exception):
@@ -150,16 +154,17 @@ def _insert_rows(
         f"select {', '.join(selects)}, "
         "cast($file_name as varchar), cast($export_date as date), "
         "cast(_line_number as integer), cast($loaded_at as timestamptz) "
-        f"from {_BATCH_VIEW}"
+        f"from {_CHUNK}"
     )
-    con.register(_BATCH_VIEW, _frame(parsed))
-    try:
-        con.execute(
-            sql,
-            {"file_name": parsed.file_name, "export_date": export_date, "loaded_at": loaded_at},
-        )
-    finally:
-        con.unregister(_BATCH_VIEW)
+    # DuckDB finds the frame by its variable name (a replacement scan). Unlike a registered
+    # view, whose catalog entry keeps the frame alive until the transaction ends, the scan
+    # lets the frame go after the statement: memory stays at one chunk however many chunks
+    # the source's transaction holds.
+    _prm_raw_chunk = _frame(parsed)  # read by the statement below
+    con.execute(
+        sql,
+        {"file_name": parsed.file_name, "export_date": export_date, "loaded_at": loaded_at},
+    )
 
 
 def _insert_quarantine(
@@ -167,7 +172,7 @@ def _insert_quarantine(
 ) -> None:
     if not parsed.quarantined:
         return
-    frame = pd.DataFrame(
+    _prm_raw_chunk = pd.DataFrame(  # read by the statement below, as in _insert_rows
         {
             "line_number": pd.array([q.line_number for q in parsed.quarantined], dtype="Int64"),
             "reason": pd.array(
@@ -178,18 +183,14 @@ def _insert_quarantine(
             ),
         }
     )
-    con.register(_BATCH_VIEW, frame)
-    try:
-        con.execute(
-            f"insert into {_table(QUARANTINE_TABLE)} "
-            "(source, file_name, line_number, reason, record, loaded_at) "
-            "select cast($source as varchar), cast($file_name as varchar), "
-            "cast(line_number as integer), reason, record, cast($loaded_at as timestamptz) "
-            f"from {_BATCH_VIEW}",
-            {"source": parsed.source.name, "file_name": parsed.file_name, "loaded_at": loaded_at},
-        )
-    finally:
-        con.unregister(_BATCH_VIEW)
+    con.execute(
+        f"insert into {_table(QUARANTINE_TABLE)} "
+        "(source, file_name, line_number, reason, record, loaded_at) "
+        "select cast($source as varchar), cast($file_name as varchar), "
+        "cast(line_number as integer), reason, record, cast($loaded_at as timestamptz) "
+        f"from {_CHUNK}",
+        {"source": parsed.source.name, "file_name": parsed.file_name, "loaded_at": loaded_at},
+    )
 
 
 def _delete_file(con: duckdb.DuckDBPyConnection, source: Source, file_name: str) -> None:
@@ -240,15 +241,12 @@ def _load_file(
     landing_dir: Path,
     known: dict[str, str],
     loaded_at: dt.datetime,
+    chunk_rows: int,
 ) -> FileReport:
     started = time.perf_counter()
     path = check_inside_landing(landing.path, landing_dir)
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise RawInputError(f"{landing.path}: cannot read the file ({exc})") from exc
-    digest = hashlib.sha256(data).hexdigest()
-    size_bytes = len(data)
+    label = str(landing.path)
+    digest, size_bytes = file_digest(path, label)
     previous = known.get(landing.file_name)
     if previous == digest:
         return FileReport(
@@ -263,30 +261,33 @@ def _load_file(
             seconds=time.perf_counter() - started,
         )
     source = SOURCES_BY_NAME[landing.source]
-    parsed = parse_bytes(
-        source,
-        landing.file_name,
-        data,
-        file_format=landing.file_format,
-        label=str(landing.path),
-    )
-    del data
+    encoding = detect_encoding(path, label)
     if previous is not None:
         _delete_file(con, source, landing.file_name)
-    try:
-        _insert_rows(con, parsed, landing.export_date, loaded_at)
-        _insert_quarantine(con, parsed, loaded_at)
-    except duckdb.Error as exc:
-        raise RawLoadError(f"{landing.path}: cannot be written to the warehouse ({exc})") from exc
+    rows_loaded = 0
+    rows_quarantined = 0
+    # Chunk by chunk: parse, insert, let go. A later chunk that fails rolls back the
+    # earlier ones with the rest of the source's transaction.
+    for chunk in read_file_chunks(
+        landing, landing_dir, encoding=encoding, sha256=digest, chunk_rows=chunk_rows
+    ):
+        try:
+            _insert_rows(con, chunk, landing.export_date, loaded_at)
+            _insert_quarantine(con, chunk, loaded_at)
+        except duckdb.Error as exc:
+            raise RawLoadError(f"{label}: cannot be written to the warehouse ({exc})") from exc
+        rows_loaded += chunk.row_count
+        rows_quarantined += len(chunk.quarantined)
+        del chunk
     report = FileReport(
         file_name=landing.file_name,
         status="reloaded" if previous is not None else "loaded",
         export_date=landing.export_date,
         sha256=digest,
         size_bytes=size_bytes,
-        encoding=parsed.encoding,
-        rows_loaded=parsed.row_count,
-        rows_quarantined=len(parsed.quarantined),
+        encoding=encoding,
+        rows_loaded=rows_loaded,
+        rows_quarantined=rows_quarantined,
         seconds=time.perf_counter() - started,
     )
     _record_manifest(con, source, report, loaded_at)
@@ -309,6 +310,7 @@ def load_source(
     landing_dir: str | Path,
     *,
     loaded_at: dt.datetime | None = None,
+    chunk_rows: int = CHUNK_ROWS,
 ) -> LoadReport:
     """Load every new or changed file of one source, in one transaction.
 
@@ -328,7 +330,9 @@ def load_source(
     con.execute("begin transaction")
     try:
         for landing_file in discovery.files:
-            report.files.append(_load_file(con, landing_file, landing, known, loaded_at))
+            report.files.append(
+                _load_file(con, landing_file, landing, known, loaded_at, chunk_rows)
+            )
         con.execute("commit")
     except BaseException:
         try:
@@ -360,10 +364,13 @@ def load_all(
     *,
     sources: Iterable[Source | str] | None = None,
     loaded_at: dt.datetime | None = None,
+    chunk_rows: int = CHUNK_ROWS,
 ) -> list[LoadReport]:
     """Load every source in contract order (one transaction per source)."""
     chosen = SOURCES if sources is None else sources
-    return [load_source(con, s, landing_dir, loaded_at=loaded_at) for s in chosen]
+    return [
+        load_source(con, s, landing_dir, loaded_at=loaded_at, chunk_rows=chunk_rows) for s in chosen
+    ]
 
 
 def load_warehouse(
@@ -372,12 +379,15 @@ def load_warehouse(
     *,
     sources: Iterable[Source | str] | None = None,
     loaded_at: dt.datetime | None = None,
+    chunk_rows: int = CHUNK_ROWS,
 ) -> list[LoadReport]:
     """Open the warehouse file, load the sources, close the file again."""
     Path(warehouse_path).parent.mkdir(parents=True, exist_ok=True)
     con = duckdb.connect(str(warehouse_path))
     try:
-        return load_all(con, landing_dir, sources=sources, loaded_at=loaded_at)
+        return load_all(
+            con, landing_dir, sources=sources, loaded_at=loaded_at, chunk_rows=chunk_rows
+        )
     finally:
         con.close()
 
