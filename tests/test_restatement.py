@@ -58,12 +58,18 @@ def _copy_project(target: Path) -> Path:
     return target / "dbt_project"
 
 
-def _insert(con: duckdb.DuckDBPyConnection, table: str, file_name: str, rows: list[tuple]) -> None:
+def _insert(
+    con: duckdb.DuckDBPyConnection,
+    table: str,
+    file_name: str,
+    rows: list[tuple],
+    export_date: str = "2026-05-11",
+) -> None:
     for line, row in enumerate(rows, start=2):
         placeholders = ", ".join(["?"] * (len(row) + 4))
         con.execute(
             f"insert into raw.{table} values ({placeholders})",
-            [*row, file_name, "2026-05-11", line, LOADED_AT],
+            [*row, file_name, export_date, line, LOADED_AT],
         )
 
 
@@ -298,6 +304,98 @@ def test_guard_fails_on_an_undeclared_restatement_and_reports_a_declared_one(
         # Nothing changed since the second publication: no figure recorded.
         assert third.rows_recorded == 0
         assert con.execute(f"select count(*) from {restatement.REPORT_TABLE}").fetchone() == (2,)
+
+
+def _programme_figures(con: duckdb.DuckDBPyConnection, kpi_key: str) -> list[tuple]:
+    return con.execute(
+        """
+        select month_start, value from marts.fct_kpi_monthly
+        where kpi_key = ? and scope_type = 'programme'
+        order by month_start
+        """,
+        [kpi_key],
+    ).fetchall()
+
+
+def test_a_later_handover_keeps_closed_months_as_published(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A deal handed to a colleague after its month closed does not move that month."""
+    warehouse_path = tmp_path / "warehouse.duckdb"
+    monkeypatch.setenv("PRM_WAREHOUSE_PATH", str(warehouse_path))
+    with duckdb.connect(str(warehouse_path)) as con:
+        create_raw_tables(con)
+        _insert_raw_rows(con)
+    project_dir = PROJECT_ROOT / "dbt_project"
+
+    _dbt(project_dir, tmp_path, "build", "--select", BUILD_SELECTION)
+    with duckdb.connect(str(warehouse_path)) as con:
+        # On 04-30 both people own a deal registered in April (U001: D001, D003; U002:
+        # D002) with activity in the 90 days before: two activated people. On 05-10 the
+        # same two (U002's D002 was registered 04-10 and changed 04-25, within 90 days).
+        assert _programme_figures(con, "activated_individuals") == [
+            (APRIL, 2.0),
+            (dt.date(2026, 5, 1), 2.0),
+        ]
+        restatement.publish_kpi_figures(
+            con, AS_OF, publication_id="first", published_at=FIRST_PUBLISHED_AT
+        )
+        # The next day's deals snapshot: U002 left and D002 is now U001's.
+        _insert(
+            con,
+            "deals",
+            "deals_20260512.csv",
+            [
+                (
+                    "D002",
+                    "P001",
+                    "U001",
+                    "顧客D002",
+                    "飲食",
+                    "1-5",
+                    "standard",
+                    "アポ設定中",
+                    None,
+                    jst("2026-04-10 09:00"),
+                    jst("2026-05-12 09:00"),
+                    None,
+                    None,
+                ),
+                *[
+                    (
+                        deal,
+                        "P001",
+                        "U001",
+                        f"顧客{deal}",
+                        "飲食",
+                        "1-5",
+                        "standard",
+                        status,
+                        None,
+                        jst(registered),
+                        jst(changed),
+                        None,
+                        None,
+                    )
+                    for deal, status, registered, changed in (
+                        ("D001", "提案済み", "2026-04-06 09:00", "2026-05-08 10:00"),
+                        ("D003", "アポ設定中", "2026-04-12 09:00", "2026-04-12 10:00"),
+                    )
+                ],
+            ],
+            export_date="2026-05-12",
+        )
+
+    _dbt(project_dir, tmp_path, "build", "--select", BUILD_SELECTION)
+    with duckdb.connect(str(warehouse_path)) as con:
+        # April is closed: D002 still counts for U002, who owned it on 04-30, so April
+        # keeps its two activated people. May is the current month and follows the
+        # current owner: U002 owns no deal now, only U001 is activated.
+        assert _programme_figures(con, "activated_individuals") == [
+            (APRIL, 2.0),
+            (dt.date(2026, 5, 1), 1.0),
+        ]
+        assert restatement.check_restatements(con) == []
 
 
 def _check_context(warehouse_path: Path):

@@ -36,6 +36,11 @@
     rank: every delivered copy of those keys is ranked, whenever it was loaded, so an
     incremental run picks the same copy as a full one (incremental_events.sql). -#}
 {% macro latest_delivered_rows(relation, key, only_keys=none) -%}
+    {%- set key_filter = 'true' -%}
+    {%- if only_keys is not none -%}
+        {%- set key_filter = 'delivered.' ~ key ~ ' in (select ' ~ key ~ ' from '
+            ~ only_keys ~ ')' -%}
+    {%- endif -%}
     select ranked.*
     from (
         select
@@ -48,9 +53,7 @@
                     delivered._line_number desc
             ) as _delivery_rank
         from {{ relation }} as delivered
-        {%- if only_keys is not none %}
-        where delivered.{{ key }} in (select {{ key }} from {{ only_keys }})
-        {%- endif %}
+        where {{ key_filter }}
     ) as ranked
     where ranked._delivery_rank = 1
 {%- endmacro %}

@@ -3,6 +3,9 @@
 -- * is_activated: the lifecycle rule of int_partner_individuals_enriched applied on E: at
 --   least one owned deal registered on or before E, and a login, a registration of an owned
 --   deal or a status change of an owned deal on one of the 90 dates ending on E.
+-- * A deal is owned by the person who held it on E (int_kpi_deal_owners_month_end): its
+--   current owner in the current month, the owner of the time in a closed month, so a
+--   later handover does not move a closed month's states.
 -- * engagement_score and is_key_person: the scoring of fct_key_person_engagement applied
 --   to the 90 dates ending on E (same components, engagement_weights seed, thresholds and
 --   rounding). For the current month E is the as-of date and the flags equal
@@ -19,6 +22,8 @@
     'stage_entries',
 ] %}
 {%- set window_start = 'cast(' ~ dbt.dateadd('day', -89, 'months.evaluation_on') ~ ' as date)' %}
+{%- set owned_window_start = 'cast(' ~ dbt.dateadd('day', -89, 'owned_deals.evaluation_on')
+    ~ ' as date)' %}
 
 with
 
@@ -48,6 +53,10 @@ quiz_results as (
 
 deals as (
     select * from {{ ref('int_deals_resolved') }}
+),
+
+deal_owners as (
+    select * from {{ ref('int_kpi_deal_owners_month_end') }}
 ),
 
 stage_entries as (
@@ -139,66 +148,86 @@ quiz_summary as (
         quiz_results.individual_id
 ),
 
-deal_summary as (
+owned_deals as (
     select
         months.month_start,
-        deals.owner_user_id as individual_id,
-        count(*) as deals_registered
+        months.evaluation_on,
+        deal_owners.owner_user_id as individual_id,
+        deals.deal_id,
+        deals.registered_on
     from deals
+    inner join deal_owners
+        on deals.deal_id = deal_owners.deal_id
     inner join months
-        on deals.registered_on between {{ window_start }} and months.evaluation_on
+        on deal_owners.month_start = months.month_start
+),
+
+deal_summary as (
+    select
+        owned_deals.month_start,
+        owned_deals.individual_id,
+        count(*) as deals_registered
+    from owned_deals
+    where
+        owned_deals.registered_on
+        between {{ owned_window_start }} and owned_deals.evaluation_on
     group by
-        months.month_start,
-        deals.owner_user_id
+        owned_deals.month_start,
+        owned_deals.individual_id
 ),
 
 stage_entry_summary as (
     select
-        months.month_start,
-        stage_entries.individual_id,
+        owned_deals.month_start,
+        owned_deals.individual_id,
         count(*) as stage_entries
     from stage_entries
-    inner join months
-        on stage_entries.entered_on between {{ window_start }} and months.evaluation_on
+    inner join owned_deals
+        on stage_entries.deal_id = owned_deals.deal_id
+    where
+        stage_entries.entered_on
+        between {{ owned_window_start }} and owned_deals.evaluation_on
     group by
-        months.month_start,
-        stage_entries.individual_id
-),
-
-activity_dates as (
-    select
-        individual_id,
-        occurred_on as activity_on
-    from login_days
-    union
-    select
-        owner_user_id as individual_id,
-        registered_on as activity_on
-    from deals
-    union
-    select
-        deals.owner_user_id as individual_id,
-        status_events.changed_on as activity_on
-    from status_events
-    inner join deals
-        on status_events.deal_id = deals.deal_id
+        owned_deals.month_start,
+        owned_deals.individual_id
 ),
 
 recent_activity as (
-    select distinct
+    select
         months.month_start,
-        activity_dates.individual_id
-    from activity_dates
+        login_days.individual_id
+    from login_days
     inner join months
-        on activity_dates.activity_on between {{ window_start }} and months.evaluation_on
+        on login_days.occurred_on between {{ window_start }} and months.evaluation_on
+    union
+    select
+        owned_deals.month_start,
+        owned_deals.individual_id
+    from owned_deals
+    where
+        owned_deals.registered_on
+        between {{ owned_window_start }} and owned_deals.evaluation_on
+    union
+    select
+        owned_deals.month_start,
+        owned_deals.individual_id
+    from status_events
+    inner join owned_deals
+        on status_events.deal_id = owned_deals.deal_id
+    where
+        status_events.changed_on
+        between {{ owned_window_start }} and owned_deals.evaluation_on
 ),
 
 first_registrations as (
     select
-        owner_user_id as individual_id,
+        month_start,
+        individual_id,
         min(registered_on) as first_registered_on
-    from deals
-    group by owner_user_id
+    from owned_deals
+    group by
+        month_start,
+        individual_id
 ),
 
 components as (
@@ -250,7 +279,9 @@ components as (
             person_months.month_start = recent_activity.month_start
             and person_months.individual_id = recent_activity.individual_id
     left join first_registrations
-        on person_months.individual_id = first_registrations.individual_id
+        on
+            person_months.month_start = first_registrations.month_start
+            and person_months.individual_id = first_registrations.individual_id
 ),
 
 component_weights as (
