@@ -35,6 +35,7 @@ import shutil
 import statistics
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from dataclasses import asdict, dataclass, field
@@ -512,7 +513,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--scales", type=float, nargs="+", default=[0.1, 1.0])
     parser.add_argument("--runs", type=int, default=3, help="runs per scale (median reported)")
     parser.add_argument("--include-10x", action="store_true", help="add scale 10")
-    parser.add_argument("--work-dir", type=Path, default=Path("/tmp/prm-bench"))
+    parser.add_argument("--work-dir", type=Path, default=Path(tempfile.gettempdir()) / "prm-bench")
     parser.add_argument("--dbt-threads", type=int, default=None, help="sets PRM_DBT_THREADS")
     parser.add_argument("--no-write", action="store_true", help="do not write bench/results/")
     args = parser.parse_args(argv)
