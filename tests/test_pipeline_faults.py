@@ -99,7 +99,8 @@ def _env(chain: Chain, **extra: str) -> dict[str, str]:
 
 
 def _command() -> list[str]:
-    return [str(Path(sys.executable).with_name("prm-warehouse")), "build"]
+    # --verbose: the step events the kills wait for are debug messages
+    return [str(Path(sys.executable).with_name("prm-warehouse")), "--verbose", "build"]
 
 
 def _build(chain: Chain, label: str) -> tuple[int, str]:

@@ -98,7 +98,8 @@ def sample(
 
 @main.command()
 @click.option("--full-refresh", is_flag=True, help="Rebuild incremental models from scratch.")
-def build(full_refresh: bool) -> None:
+@click.pass_context
+def build(ctx: click.Context, full_refresh: bool) -> None:
     """Load the landing folder, build and check every model, publish the marts."""
     from . import fingerprint
     from .pipeline import landing_has_exports, run_build
@@ -128,7 +129,10 @@ def build(full_refresh: bool) -> None:
             f"{settings.as_of_date}, with these definitions (build --full-refresh rebuilds)"
         )
         return
-    outcome = run_build(settings, full_refresh=full_refresh)
+    verbose = bool(ctx.find_root().params.get("verbose"))
+    outcome = run_build(
+        settings, full_refresh=full_refresh, console_log_level="DEBUG" if verbose else "INFO"
+    )
     for warning in outcome.warned_checks:
         click.echo(f"warning: {warning.check} on {warning.asset}: {warning.description}", err=True)
     if not outcome.success:

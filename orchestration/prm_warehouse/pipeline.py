@@ -131,6 +131,7 @@ def run_build(
     *,
     full_refresh: bool = False,
     instance: dg.DagsterInstance | None = None,
+    console_log_level: str = "INFO",
 ) -> BuildOutcome:
     """Materialize every asset of the warehouse job in this process.
 
@@ -141,8 +142,9 @@ def run_build(
     settings.warehouse_path.parent.mkdir(parents=True, exist_ok=True)
     run_config = {
         "ops": {"dbt_models": {"config": {"full_refresh": full_refresh}}},
-        # Step-by-step engine events stay in the run's event log (Dagster UI), not the console.
-        "loggers": {"console": {"config": {"log_level": "INFO"}}},
+        # Step-by-step engine events (DEBUG) stay in the run's event log (Dagster UI) unless
+        # the console asks for them.
+        "loggers": {"console": {"config": {"log_level": console_log_level}}},
     }
     with warehouse_write_lock(settings.warehouse_path), dbt_target_lock():
         # Models or seeds may have changed since the last parse; parsing with the build's
