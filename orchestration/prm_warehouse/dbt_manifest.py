@@ -46,7 +46,7 @@ class WarehouseDbtCliResource(DbtCliResource):
     def _cli_version(self) -> version.Version:
         return version.parse(installed_version("dbt-core"))
 
-    def _initialize_dbt_core_adapter(self, args: Sequence[str]):  # noqa: ARG002
+    def _initialize_dbt_core_adapter(self, args: Sequence[str]):
         return None
 
 
