@@ -41,6 +41,8 @@ import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+import duckdb
+
 BENCH_DIR = Path(__file__).resolve().parent
 PROJECT_ROOT = BENCH_DIR.parent
 DBT_PROJECT_DIR = PROJECT_ROOT / "dbt_project"
@@ -186,16 +188,22 @@ def build_env(run_dir: Path, landing: Path, threads: int | None) -> dict[str, st
     return env
 
 
-def step_phases(dagster_home: Path) -> dict:
-    """Seconds per phase of the newest run, from the Dagster event log of the instance."""
+def step_phases(dagster_home: Path, since: float) -> dict | None:
+    """Seconds per phase of the newest run, from the Dagster event log of the instance.
+
+    None when no run started after ``since`` (a build that stopped before Dagster, as a
+    no-op build does)."""
     import dagster as dg
     from dagster._core.instance.ref import InstanceRef
 
     os.environ["DAGSTER_HOME"] = str(dagster_home)
     instance = dg.DagsterInstance.from_ref(InstanceRef.from_dir(str(dagster_home)))
     try:
-        run = instance.get_runs(limit=1)[0]
-        stats = instance.get_run_stats(run.run_id)
+        runs = instance.get_runs(limit=1)
+        stats = instance.get_run_stats(runs[0].run_id) if runs else None
+        if stats is None or (stats.start_time or 0) < since:
+            return None
+        run = runs[0]
         steps = {
             s.step_key: (s.end_time or 0) - (s.start_time or 0)
             for s in instance.get_run_step_stats(run.run_id)
@@ -264,9 +272,9 @@ def timed_build(run_dir: Path, env: dict[str, str], label: str, extra: list[str]
         shutil.copy(log, run_dir / f"{label}.attempt{attempt}.log")
     result.extra["attempts"] = attempt
     result.extra["status"] = _build_status(result, log)
-    result.extra["phases"] = step_phases(Path(env["DAGSTER_HOME"]))
-    run_start = result.extra["phases"]["run_start"] or started
-    result.extra["startup_seconds"] = run_start - started
+    phases = result.extra["phases"] = step_phases(Path(env["DAGSTER_HOME"]), started)
+    run_start = phases["run_start"] if phases else None
+    result.extra["startup_seconds"] = run_start - started if run_start else None
     result.extra["dbt_nodes"] = dbt_node_timings(started)
     return result
 
@@ -369,6 +377,9 @@ def one_run(work: Path, landing: Path, manifest: Path, index: int, threads: int 
     lines = ceiling_log.read_text().strip().splitlines()
     t2.extra = json.loads(lines[-1])
     done["T2"] = t2
+    t2.extra["marts_compared"] = compare_marts(
+        run_dir / "warehouse.duckdb", ceiling_dir / "warehouse.duckdb"
+    )
     checkpoint()
     shutil.rmtree(ceiling_dir)
 
@@ -381,6 +392,52 @@ def one_run(work: Path, landing: Path, manifest: Path, index: int, threads: int 
     for name in ("warehouse.duckdb", "serving.duckdb"):
         (run_dir / name).unlink(missing_ok=True)
     return {"T1": t1, "T2": t2, "T3": t3, "T4": t4}
+
+
+def compare_marts(build: Path, ceiling: Path) -> dict[str, str]:
+    """Every mart of the cold build against the ceiling's: equal rows, or what differs.
+
+    Rows are compared as an order-free checksum (count and the sum of a hash of each row),
+    floating-point columns rounded to 9 decimals (parallel sums may differ in the last bits).
+    The same SQL on the same files must give the same marts, whatever dbt's thread count.
+    """
+    con = duckdb.connect()
+    con.execute(f"attach '{build}' as build (read_only)")
+    con.execute(f"attach '{ceiling}' as ceiling (read_only)")
+    tables = con.execute(
+        "select table_name from information_schema.tables"
+        " where table_catalog = 'build' and table_schema = 'marts' and table_type = 'BASE TABLE'"
+        " order by table_name"
+    ).fetchall()
+    verdicts: dict[str, str] = {}
+    for (table,) in tables:
+        columns = con.execute(
+            "select column_name, data_type from information_schema.columns"
+            " where table_catalog = 'build' and table_schema = 'marts' and table_name = ?"
+            " order by ordinal_position",
+            [table],
+        ).fetchall()
+        values = ", ".join(
+            f'round("{name}", 9)' if kind in ("DOUBLE", "FLOAT") else f'"{name}"'
+            for name, kind in columns
+        )
+        sums = []
+        for catalog in ("build", "ceiling"):
+            try:
+                sums.append(
+                    con.execute(
+                        f"select count(*), sum(hash({values})::hugeint)"
+                        f' from {catalog}.marts."{table}"'
+                    ).fetchone()
+                )
+            except duckdb.Error as exc:
+                sums.append(str(exc).splitlines()[0])
+        if sums[0] == sums[1]:
+            verdicts[table] = f"equal ({sums[0][0]} rows)"
+        else:
+            verdicts[table] = f"DIFFERENT: build {sums[0]}, ceiling {sums[1]}"
+    con.close()
+    return verdicts
 
 
 def median(values: list[float]) -> float:
@@ -468,12 +525,18 @@ def details(scale: float, runs: list[dict], parse: dict[str, Measurement]) -> st
     for index, run in enumerate(runs, 1):
         for label in ("T1", "T3", "T4"):
             m = run[label]
-            p = m.extra["phases"]["phases"]
+            if m.extra["phases"] is None:  # stopped before Dagster started a run
+                phase_cells = "| - | - | - | - | - | - "
+            else:
+                p = m.extra["phases"]["phases"]
+                phase_cells = (
+                    f"| {m.extra['startup_seconds']:.1f} | {p['raw loads']:.1f} "
+                    f"| {p['raw checks']:.1f} | {p['dbt build']:.1f} | {p['mart checks']:.1f} "
+                    f"| {p['publish']:.1f} "
+                )
             lines.append(
-                f"| {index} | {label} | {m.wall:.1f} | {m.cpu:.1f} "
-                f"| {m.extra['startup_seconds']:.1f} | {p['raw loads']:.1f} "
-                f"| {p['raw checks']:.1f} | {p['dbt build']:.1f} | {p['mart checks']:.1f} "
-                f"| {p['publish']:.1f} | {m.tree_rss_mb:.0f} "
+                f"| {index} | {label} | {m.wall:.1f} | {m.cpu:.1f} {phase_cells}"
+                f"| {m.tree_rss_mb:.0f} "
                 f"| {m.load_before:.1f}/{m.load_after:.1f} | {m.extra['status']} |"
             )
         m = run["T2"]
@@ -498,6 +561,9 @@ def details(scale: float, runs: list[dict], parse: dict[str, Measurement]) -> st
         lines.append(f"- dbt elapsed {nodes['elapsed']:.1f} s; summed per node type: {kinds}")
         for unique_id, status, seconds in nodes["slowest"]:
             lines.append(f"- {unique_id} ({status}): {seconds:.1f}")
+    lines += ["", "Marts of the last cold build against the ceiling's (same SQL, same files):", ""]
+    for table, verdict in last["T2"].extra.get("marts_compared", {}).items():
+        lines.append(f"- {table}: {verdict}")
     lines += ["", "Slowest models of the last ceiling run (s):", ""]
     for name, seconds in last["T2"].extra["slowest"]:
         lines.append(f"- {name}: {seconds:.1f}")

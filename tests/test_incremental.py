@@ -193,8 +193,9 @@ def scenario(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Scenario]:
         threads=2,
     )
 
-    # Day 2: stamped before day 1's load; the default look-back must still see it. The
-    # whole project is built (staging, intermediate, marts).
+    # Day 2: asked to be stamped before day 1's load; the loader stamps it after day 1's
+    # load instead, so the default (no look-back) still sees it. The whole project is built
+    # (staging, intermediate, marts).
     generate_landing(landing, scale=SCALE, seed=SEED, last_export_date=dt.date(2026, 10, 29))
     _load(s.inc, landing, T2)
     run(
@@ -292,7 +293,7 @@ def test_old_rows_are_not_read_again_unless_back_filled(scenario: Scenario) -> N
     finally:
         con.close()
 
-    # Watermark = T1 (the latest stamp seen; T2 is earlier); with no look-back nothing
+    # Watermark = day 2's stamp (T1 + 1 µs, the latest seen); with no look-back nothing
     # loaded after T1 exists, so XE is not ranked again and keeps 'pc'.
     scenario.dbt(
         scenario.inc,

@@ -204,6 +204,23 @@ def test_redelivered_file_replaces_its_rows_and_quarantine(landing, con):
     ]
 
 
+def test_a_load_is_never_stamped_before_an_earlier_load(landing, con):
+    course = "course_id,title,lesson_count,is_required\n{id},入門,3,true\n"
+    put(landing, "courses", "courses_20260401.csv", course.format(id="K01"))
+    load_source(con, "courses", landing, loaded_at=LOADED_AT)
+    # The next load asks for a time an hour earlier (a clock that jumped back): it is
+    # stamped one microsecond after the first load instead, rows and manifest alike.
+    put(landing, "courses", "courses_20260402.csv", course.format(id="K02"))
+    load_source(con, "courses", landing, loaded_at=LOADED_AT - dt.timedelta(hours=1))
+    later = LOADED_AT + dt.timedelta(microseconds=1)
+    assert con.execute(
+        "select course_id, _loaded_at from raw.courses order by course_id"
+    ).fetchall() == [("K01", LOADED_AT), ("K02", later)]
+    assert con.execute(
+        "select file_name, loaded_at from raw._load_manifest order by file_name"
+    ).fetchall() == [("courses_20260401.csv", LOADED_AT), ("courses_20260402.csv", later)]
+
+
 def test_unreadable_second_file_leaves_everything_as_it_was(landing, con):
     put(
         landing,

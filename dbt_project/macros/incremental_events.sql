@@ -7,7 +7,7 @@
 
     - a raw copy of it was loaded (raw._loaded_at) after the watermark minus the look-back
       window (var `incremental_lookback_hours`, else env PRM_INCREMENTAL_LOOKBACK_HOURS,
-      else 72 hours);
+      else 0 hours);
     - its current row comes from a file that was loaded again after that time (the load
       manifest's loaded_at): the new file may no longer hold the event;
     - a back-fill window is set (vars `backfill_start`, `backfill_end`, Japan-time dates) and
@@ -22,12 +22,13 @@
 
     Only standard SQL and dbt's cross-database macros are used. -#}
 
-{#- Hours subtracted from the watermark before raw rows count as new. Catches loads stamped
-    before the previous run (clock skew, a loader given an explicit time). With 0, only loads
-    stamped strictly later than the previous run's latest load count as new. -#}
+{#- Hours subtracted from the watermark before raw rows count as new. The project's loader
+    stamps every load after the latest one already recorded (raw/loader.py, load_stamp), so
+    with the default 0 only loads stamped strictly later than the previous run's latest load
+    count as new. A look-back is for raw rows written by other tools with their own stamps. -#}
 {% macro event_lookback_hours() -%}
     {%- set configured = var(
-        'incremental_lookback_hours', env_var('PRM_INCREMENTAL_LOOKBACK_HOURS', '72')
+        'incremental_lookback_hours', env_var('PRM_INCREMENTAL_LOOKBACK_HOURS', '0')
     ) | string | trim -%}
     {%- if not modules.re.match('^[0-9]+$', configured) -%}
         {{ exceptions.raise_compiler_error(

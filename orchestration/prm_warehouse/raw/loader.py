@@ -304,6 +304,24 @@ def _load_file(
     return report
 
 
+def load_stamp(con: duckdb.DuckDBPyConnection, wanted: dt.datetime) -> dt.datetime:
+    """The ``loaded_at`` of a new load: `wanted`, but always after every earlier load.
+
+    The incremental models find new raw rows by their load stamp (docs/incremental.md), so
+    stamps must follow the order of the loads even when the clock jumps back or a caller
+    passes an earlier time: a load is stamped one microsecond after the latest one recorded
+    in the load manifest when `wanted` is not later than that.
+    """
+    wanted = wanted.astimezone(dt.UTC)
+    row = con.execute(f"select max(loaded_at) from {_table(MANIFEST_TABLE)}").fetchone()
+    latest = row[0] if row else None
+    if latest is not None and wanted <= latest:
+        stamp = latest.astimezone(dt.UTC) + dt.timedelta(microseconds=1)
+        logger.info("load stamped %s, after the latest load (%s is not later)", stamp, wanted)
+        return stamp
+    return wanted
+
+
 def load_source(
     con: duckdb.DuckDBPyConnection,
     source: Source | str,
@@ -319,9 +337,9 @@ def load_source(
     """
     src = SOURCES_BY_NAME[source] if isinstance(source, str) else source
     landing = Path(landing_dir)
-    loaded_at = (loaded_at or dt.datetime.now(dt.UTC)).astimezone(dt.UTC)
     started = time.perf_counter()
     create_raw_tables(con)
+    loaded_at = load_stamp(con, loaded_at or dt.datetime.now(dt.UTC))
     discovery: Discovery = discover_files(landing, src)
     for skipped in discovery.skipped:
         logger.warning("raw.%s: skipped %s: %s", src.name, skipped.file_name, skipped.reason)
