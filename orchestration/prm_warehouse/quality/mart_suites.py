@@ -8,13 +8,20 @@ ranges its module adds (rates in [0, 1], scores 0-100, counts >= 0).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+import functools
+from collections.abc import Iterable, Mapping, Sequence
 
 import great_expectations.expectations as gxe
+import yaml
 
+from ..settings import PROJECT_ROOT
+from .narrowing import narrowed_frame
 from .spec import Frame, Gate, Severity, Suite, SuiteInfo, error, quote
 
 MART_SCHEMA = "marts"
+MART_MODELS_DIR = PROJECT_ROOT / "models" / MART_SCHEMA
+# dbt contract types written as DuckDB prints them in information_schema
+_TYPE_SPELLINGS = {"timestamp with time zone": "timestamptz"}
 
 # The five funnel stages, in rank order.
 STAGES: tuple[str, ...] = ("approach_planned", "approach", "proposal", "proposal_agreed", "won")
@@ -87,6 +94,21 @@ def grain_gates(grain: Sequence[str]) -> tuple[Gate, ...]:
     return tuple(gates)
 
 
+@functools.cache
+def contract_types() -> Mapping[str, Mapping[str, str]]:
+    """The declared type of every column of every mart, from its enforced dbt contract."""
+    types: dict[str, dict[str, str]] = {}
+    for path in sorted(MART_MODELS_DIR.rglob("*.yml")):
+        document = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        for model in document.get("models") or ():
+            types[model["name"]] = {
+                column["name"]: _TYPE_SPELLINGS.get(column["data_type"], column["data_type"])
+                for column in model.get("columns") or ()
+                if column.get("data_type")
+            }
+    return types
+
+
 def build_mart_suite(
     info: SuiteInfo,
     *,
@@ -94,21 +116,31 @@ def build_mart_suite(
     grain: Sequence[str],
     gates: Iterable[Gate] = (),
 ) -> Suite:
+    """The suite of a mart: a ``columns`` frame (no rows) for the contract's column set and a
+    ``rows`` frame narrowed to the rows that may break a grain or range gate (narrowing.py),
+    so a mart of millions of rows is not read into pandas to find that nothing is wrong."""
     missing = [column for column in grain if column not in columns]
     if missing:
         raise ValueError(f"suite {info.name}: grain columns {missing} are not in its columns")
     schema, table = info.table.split(".", 1)
     relation = f"{schema}.{quote(table)}"
-    frame = Frame(
-        name="rows",
-        sql=f"select * from {relation}",
+    column_frame = Frame(
+        name="columns",
+        sql=f"select * from {relation} limit 0",
         gates=(
             error(
                 gxe.ExpectTableColumnsToMatchSet(column_set=list(columns), exact_match=False),
                 "every column of the mart contract is present",
             ),
-            *grain_gates(grain),
-            *gates,
         ),
     )
-    return Suite(info=info, frames=(frame,), requires=(info.table,))
+    declared = contract_types().get(table, {})
+    types = {column: declared.get(column, "unknown") for column in columns}
+    row_frame = narrowed_frame(
+        "rows",
+        rows_sql=f"select * from {relation}",
+        types=types,
+        gates=(*grain_gates(grain), *gates),
+        order_by=grain,
+    )
+    return Suite(info=info, frames=(column_frame, row_frame), requires=(info.table,))

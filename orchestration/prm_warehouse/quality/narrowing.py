@@ -36,7 +36,9 @@ EXACT_TYPES = frozenset(
     {"varchar", "tinyint", "smallint", "integer", "bigint", "date", "timestamp", "timestamptz"}
 )
 # Keyword arguments that do not change which rows a gate finds unexpected.
-NEUTRAL_KWARGS = frozenset({"column", "column_A", "column_B", "result_format", "catch_exceptions"})
+NEUTRAL_KWARGS = frozenset(
+    {"column", "column_A", "column_B", "column_list", "result_format", "catch_exceptions"}
+)
 
 ALL_ROWS = "true"
 
@@ -131,9 +133,15 @@ def gate_predicate(gate: Gate, index: int, types: Mapping[str, str]) -> str | No
     config = gate.expectation.configuration
     kwargs = dict(config.kwargs)
     columns = [kwargs[key] for key in ("column", "column_A", "column_B") if kwargs.get(key)]
+    columns += list(kwargs.get("column_list") or ())
     if not columns or any(column not in types for column in columns):
         return None
     match config.type:
+        case "expect_compound_columns_to_be_unique" if _neutral(kwargs, {"ignore_row_if"}):
+            # rows sharing all the values (NULLs alike, as pandas groups them) are candidates
+            if any(_base_type(types[column]) not in EXACT_TYPES for column in columns):
+                return None
+            return f"_copies_{index} > 1"
         case "expect_column_values_to_not_be_null" if _neutral(kwargs, ()):
             return _missing(columns[0], types)
         case "expect_column_values_to_be_unique" if _neutral(kwargs, ()):
@@ -153,8 +161,10 @@ def gate_predicate(gate: Gate, index: int, types: Mapping[str, str]) -> str | No
     return None
 
 
-def _column(gate: Gate) -> str:
-    return gate.expectation.configuration.kwargs["column"]
+def _key_columns(gate: Gate) -> list[str]:
+    """The column, or the columns together, whose values a uniqueness gate compares."""
+    kwargs = gate.expectation.configuration.kwargs
+    return list(kwargs.get("column_list") or ()) or [kwargs["column"]]
 
 
 def _denominator(gate: Gate, types: Mapping[str, str]) -> str:
@@ -165,6 +175,14 @@ def _denominator(gate: Gate, types: Mapping[str, str]) -> str:
         return "count(*)"
     if kwargs.get("column"):
         return f"count(*) filter (where not {_missing(kwargs['column'], types)})"
+    if kwargs.get("column_list"):
+        missing = [_missing(column, types) for column in kwargs["column_list"]]
+        mode = kwargs.get("ignore_row_if") or "all_values_are_missing"
+        if mode == "all_values_are_missing":
+            return f"count(*) filter (where not ({' and '.join(missing)}))"
+        if mode == "any_value_is_missing":
+            return f"count(*) filter (where not ({' or '.join(missing)}))"
+        return "count(*)"
     a, b = quote(kwargs["column_A"]), quote(kwargs["column_B"])
     mode = kwargs.get("ignore_row_if") or "both_values_are_missing"
     if mode == "either_value_is_missing":
@@ -201,7 +219,8 @@ def narrowed_frame(
         index for index, predicate in enumerate(predicates) if predicate == f"_copies_{index} > 1"
     ]
     copies = [
-        f"count(*) over (partition by {quote(_column(gates[index]))}) as _copies_{index}"
+        f"count(*) over (partition by {', '.join(map(quote, _key_columns(gates[index])))})"
+        f" as _copies_{index}"
         for index in unique
     ]
     where = " or ".join(f"({predicate})" for predicate in predicates) if narrowed else ALL_ROWS
