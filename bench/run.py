@@ -344,7 +344,14 @@ def time_parse(work: Path) -> dict[str, Measurement]:
     return {"cold": cold, "partial": warm}
 
 
-def one_run(work: Path, landing: Path, manifest: Path, index: int, threads: int | None) -> dict:
+def one_run(
+    work: Path,
+    landing: Path,
+    manifest: Path,
+    index: int,
+    threads: int | None,
+    cold_only: bool = False,
+) -> dict:
     run_dir = work / f"run{index}"
     shutil.rmtree(run_dir, ignore_errors=True)
     run_dir.mkdir(parents=True)
@@ -360,6 +367,10 @@ def one_run(work: Path, landing: Path, manifest: Path, index: int, threads: int 
 
     t1 = done["T1"] = timed_build(run_dir, env, "t1-cold", [])
     checkpoint()
+    if cold_only:
+        for name in ("warehouse.duckdb", "serving.duckdb"):
+            (run_dir / name).unlink(missing_ok=True)
+        return {"T1": t1}
 
     ceiling_dir = run_dir / "ceiling"
     link_files(landing, ceiling_dir / "landing", last_day=False)
@@ -475,18 +486,18 @@ def summarise(scale: float, runs: list[dict], parse: dict[str, Measurement]) -> 
         return median([getattr(run[label], attr) for run in runs])
 
     row = {"scale": scale_name(scale), "runs": len(runs)}
-    for label in ("T1", "T2", "T3", "T4"):
+    measured = [label for label in ("T1", "T2", "T3", "T4") if label in runs[0]]
+    for label in measured:
         row[label] = med(label, "wall")
         row[f"{label} cpu"] = med(label, "cpu")
         row[f"{label} rss"] = med(label, "tree_rss_mb")
         row[f"{label} max1"] = med(label, "max_rss_mb")
-    row["T2 load"] = median([run["T2"].extra["load_seconds"] for run in runs])
-    row["T2 sql"] = median([run["T2"].extra["transform_seconds"] for run in runs])
-    row["T1/T2"] = row["T1"] / row["T2"]
-    row["T3/T1"] = row["T3"] / row["T1"]
-    row["load"] = median(
-        [run[label].load_before for run in runs for label in ("T1", "T2", "T3", "T4")]
-    )
+    if "T2" in measured:
+        row["T2 load"] = median([run["T2"].extra["load_seconds"] for run in runs])
+        row["T2 sql"] = median([run["T2"].extra["transform_seconds"] for run in runs])
+        row["T1/T2"] = row["T1"] / row["T2"]
+        row["T3/T1"] = row["T3"] / row["T1"]
+    row["load"] = median([run[label].load_before for run in runs for label in measured])
     row["parse cold"] = parse["cold"].wall
     row["parse partial"] = parse["partial"].wall
     return row
@@ -499,6 +510,12 @@ def table(rows: list[dict]) -> str:
     )
     lines = [header, "|" + "---|" * 11]
     for r in rows:
+        if "T2" not in r:  # --cold-only
+            lines.append(
+                f"| {r['scale']} | {r['runs']} | {r['T1']:.1f} | - | - | - | - | - "
+                f"| {r['T1 cpu']:.1f} | {r['T1 rss']:.0f} / {r['T1 max1']:.0f} | {r['load']:.1f} |"
+            )
+            continue
         lines.append(
             f"| {r['scale']} | {r['runs']} | {r['T1']:.1f} | {r['T2']:.1f} "
             f"({r['T2 load']:.1f} load + {r['T2 sql']:.1f} sql) | {r['T3']:.1f} | {r['T4']:.1f} "
@@ -524,6 +541,8 @@ def details(scale: float, runs: list[dict], parse: dict[str, Measurement]) -> st
     lines.append("|" + "---|" * 13)
     for index, run in enumerate(runs, 1):
         for label in ("T1", "T3", "T4"):
+            if label not in run:
+                continue
             m = run[label]
             if m.extra["phases"] is None:  # stopped before Dagster started a run
                 phase_cells = "| - | - | - | - | - | - "
@@ -539,6 +558,8 @@ def details(scale: float, runs: list[dict], parse: dict[str, Measurement]) -> st
                 f"| {m.tree_rss_mb:.0f} "
                 f"| {m.load_before:.1f}/{m.load_after:.1f} | {m.extra['status']} |"
             )
+        if "T2" not in run:
+            continue
         m = run["T2"]
         lines.append(
             f"| {index} | T2 | {m.wall:.1f} | {m.cpu:.1f} | | {m.extra['load_seconds']:.1f} | "
@@ -550,6 +571,8 @@ def details(scale: float, runs: list[dict], parse: dict[str, Measurement]) -> st
     for key, seconds in last["T1"].extra["phases"]["steps"].items():
         lines.append(f"- {key}: {seconds:.1f}")
     for label in ("T1", "T3"):
+        if label not in last:
+            continue
         nodes = last[label].extra.get("dbt_nodes")
         lines += ["", f"Slowest dbt nodes of the last {label} build (run_results.json, s):", ""]
         if not nodes:
@@ -561,6 +584,8 @@ def details(scale: float, runs: list[dict], parse: dict[str, Measurement]) -> st
         lines.append(f"- dbt elapsed {nodes['elapsed']:.1f} s; summed per node type: {kinds}")
         for unique_id, status, seconds in nodes["slowest"]:
             lines.append(f"- {unique_id} ({status}): {seconds:.1f}")
+    if "T2" not in last:
+        return "\n".join(lines)
     lines += ["", "Marts of the last cold build against the ceiling's (same SQL, same files):", ""]
     for table, verdict in last["T2"].extra.get("marts_compared", {}).items():
         lines.append(f"- {table}: {verdict}")
@@ -582,6 +607,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--work-dir", type=Path, default=Path(tempfile.gettempdir()) / "prm-bench")
     parser.add_argument("--dbt-threads", type=int, default=None, help="sets PRM_DBT_THREADS")
     parser.add_argument("--no-write", action="store_true", help="do not write bench/results/")
+    parser.add_argument(
+        "--cold-only",
+        action="store_true",
+        help="time only T1 (the cold build): for scales whose full run takes hours",
+    )
     args = parser.parse_args(argv)
     scales = list(args.scales) + ([10.0] if args.include_10x else [])
     info = machine()
@@ -597,7 +627,7 @@ def main(argv: list[str] | None = None) -> None:
         for index in range(1, args.runs + 1):
             sys.stdout.write(f"{scale_name(scale)}: run {index} of {args.runs}\n")
             sys.stdout.flush()
-            runs.append(one_run(work, landing, manifest, index, args.dbt_threads))
+            runs.append(one_run(work, landing, manifest, index, args.dbt_threads, args.cold_only))
             runs[-1]["T1"].extra["scale"] = scale
         all_runs.append(runs)
         rows.append(summarise(scale, runs, parse))
@@ -607,7 +637,7 @@ def main(argv: list[str] | None = None) -> None:
             "parse": {k: asdict(v) for k, v in parse.items()},
         }
         sys.stdout.write(table(rows[-1:]) + "\n")
-    threads = args.dbt_threads or os.environ.get("PRM_DBT_THREADS") or "1 (profile default)"
+    threads = args.dbt_threads or os.environ.get("PRM_DBT_THREADS") or "2 (profile default)"
     summary = table(rows)
     blocked = sorted(
         {
@@ -615,7 +645,7 @@ def main(argv: list[str] | None = None) -> None:
             for scale, runs in zip(scales, all_runs, strict=True)
             for run in runs
             for label in ("T1", "T3", "T4")
-            if run[label].extra["status"] != "ok"
+            if label in run and run[label].extra["status"] != "ok"
         }
     )
     if blocked:

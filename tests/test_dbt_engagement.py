@@ -28,11 +28,12 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from dbt.cli.main import dbtRunner, dbtRunnerResult
+from dbt.cli.main import dbtRunnerResult
 
+from dbt_invocation import invoke_dbt
 from prm_warehouse.raw.contract import SOURCES_BY_NAME
 from prm_warehouse.raw.schema import create_raw_tables
-from prm_warehouse.settings import DBT_PROJECT_DIR, PROJECT_ROOT
+from prm_warehouse.settings import PROJECT_ROOT
 
 AS_OF = dt.date(2024, 6, 30)
 JST = dt.timezone(dt.timedelta(hours=9))
@@ -342,17 +343,9 @@ def _insert_raw_rows(con: duckdb.DuckDBPyConnection) -> None:
 
 
 def _dbt_build(root: Path) -> dbtRunnerResult:
-    return dbtRunner().invoke(
+    return invoke_dbt(
         [
             "build",
-            "--project-dir",
-            str(DBT_PROJECT_DIR),
-            "--profiles-dir",
-            str(DBT_PROJECT_DIR),
-            "--target-path",
-            str(root / "target"),
-            "--log-path",
-            str(root / "logs"),
             "--select",
             SELECT,
             # The upstream models' unit tests belong to their own suites.
@@ -361,10 +354,9 @@ def _dbt_build(root: Path) -> dbtRunnerResult:
             # Only tests whose every parent is built here (not the funnel marts' own).
             "--indirect-selection",
             "cautious",
-            "--vars",
-            f"{{as_of_date: '{AS_OF.isoformat()}'}}",
-            "--quiet",
-        ]
+        ],
+        root,
+        as_of_date=AS_OF,
     )
 
 

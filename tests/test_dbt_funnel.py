@@ -15,10 +15,10 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from dbt.cli.main import dbtRunner, dbtRunnerResult
+from dbt.cli.main import dbtRunnerResult
 
+from dbt_invocation import invoke_dbt
 from prm_warehouse.raw.schema import create_raw_tables
-from prm_warehouse.settings import DBT_PROJECT_DIR
 
 AS_OF = "2024-06-30"
 LOADED_AT = "2024-07-02 12:00:00+00"
@@ -40,11 +40,13 @@ def jst(value: str) -> dt.datetime:
     return dt.datetime.fromisoformat(value).replace(tzinfo=JST)
 
 
-def _insert(con: duckdb.DuckDBPyConnection, table: str, rows: list[tuple]) -> None:
+def _insert(
+    con: duckdb.DuckDBPyConnection, table: str, rows: list[tuple], loaded_at: str = LOADED_AT
+) -> None:
     """Insert rows given as (contract columns..., _file_name, _export_date, _line_number)."""
     for row in rows:
         placeholders = ", ".join(["?"] * (len(row) + 1))
-        con.execute(f"insert into raw.{table} values ({placeholders})", [*row, LOADED_AT])
+        con.execute(f"insert into raw.{table} values ({placeholders})", [*row, loaded_at])
 
 
 def _insert_raw_rows(con: duckdb.DuckDBPyConnection) -> None:
@@ -185,25 +187,10 @@ def _dbt_build(project_tmp: Path) -> dbtRunnerResult:
     selection keeps out the tests of other marts that read a funnel mart too (their other
     parents are not built here)."""
     select = " ".join(f"+{mart}" for mart in FUNNEL_MARTS)
-    return dbtRunner().invoke(
-        [
-            "build",
-            "--project-dir",
-            str(DBT_PROJECT_DIR),
-            "--profiles-dir",
-            str(DBT_PROJECT_DIR),
-            "--target-path",
-            str(project_tmp / "target"),
-            "--log-path",
-            str(project_tmp / "logs"),
-            "--select",
-            select,
-            "--indirect-selection",
-            "cautious",
-            "--vars",
-            f"{{as_of_date: '{AS_OF}'}}",
-            "--quiet",
-        ]
+    return invoke_dbt(
+        ["build", "--select", select, "--indirect-selection", "cautious"],
+        project_tmp,
+        as_of_date=AS_OF,
     )
 
 
@@ -433,6 +420,8 @@ def test_unknown_label_stops_the_marts(warehouse: Path) -> None:
                 ("E016", "D002", UNKNOWN_LABEL, jst("2024-06-20 10:00"), None,
                  UNKNOWN_LABEL_FILE, "2024-06-25", 2),
             ],
+            # a later load than the first build's: the incremental event model picks it up
+            loaded_at="2024-07-03 12:00:00+00",
         )
         # fmt: on
     with pytest.MonkeyPatch.context() as patch:

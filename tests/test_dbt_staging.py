@@ -12,11 +12,10 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from dbt.cli.main import dbtRunner
 
+from dbt_invocation import invoke_dbt
 from prm_warehouse.raw.contract import SOURCES
 from prm_warehouse.raw.schema import create_raw_tables
-from prm_warehouse.settings import DBT_PROJECT_DIR
 
 LOADED_AT = "2026-05-02 00:00:00+00"
 
@@ -143,23 +142,10 @@ def warehouse(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list]:
 
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("PRM_WAREHOUSE_PATH", str(path))
-        result = dbtRunner().invoke(
-            [
-                "build",
-                "--select",
-                "staging",
-                "int_reference_violations",
-                "--project-dir",
-                str(DBT_PROJECT_DIR),
-                "--profiles-dir",
-                str(DBT_PROJECT_DIR),
-                "--target-path",
-                str(root / "target"),
-                "--log-path",
-                str(root / "logs"),
-                "--vars",
-                json.dumps({"as_of_date": "2026-05-02"}),
-            ]
+        result = invoke_dbt(
+            ["build", "--select", "staging", "int_reference_violations"],
+            root,
+            as_of_date="2026-05-02",
         )
     assert result.exception is None, result.exception
     assert result.success, [(r.node.name, r.status, r.message) for r in result.result]

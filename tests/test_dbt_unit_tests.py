@@ -12,9 +12,8 @@ import shutil
 from pathlib import Path
 
 import pytest
-from dbt.cli.main import dbtRunner
 
-from prm_warehouse.settings import DBT_PROJECT_DIR
+from dbt_invocation import invoke_dbt
 from prm_warehouse.transformations import dbt_build_args
 
 # The unit tests declared in models/**/*.yml (`unit_tests:`): 6 funnel, 4 KPI intermediate,
@@ -34,23 +33,8 @@ def test_every_dbt_unit_test_passes(
     copy = tmp_path / "warehouse.duckdb"
     shutil.copyfile(small_build.warehouse_path, copy)
     monkeypatch.setenv("PRM_WAREHOUSE_PATH", str(copy))
-    result = dbtRunner().invoke(
-        [
-            "test",
-            "--project-dir",
-            str(DBT_PROJECT_DIR),
-            "--profiles-dir",
-            str(DBT_PROJECT_DIR),
-            "--target-path",
-            str(tmp_path / "target"),
-            "--log-path",
-            str(tmp_path / "logs"),
-            "--select",
-            "test_type:unit",
-            "--vars",
-            f"{{as_of_date: '{small_build.as_of_date.isoformat()}'}}",
-            "--quiet",
-        ]
+    result = invoke_dbt(
+        ["test", "--select", "test_type:unit"], tmp_path, as_of_date=small_build.as_of_date
     )
     assert result.exception is None, result.exception
     statuses = {r.node.name: str(r.status) for r in result.result.results}

@@ -20,10 +20,9 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from dbt.cli.main import dbtRunner
 
+from dbt_invocation import invoke_dbt
 from prm_warehouse.raw.schema import create_raw_tables
-from prm_warehouse.settings import DBT_PROJECT_DIR
 
 AS_OF = "2026-06-10"
 LOADED_AT = "2026-06-11 12:00:00+00"
@@ -213,24 +212,15 @@ def warehouse(tmp_path_factory: pytest.TempPathFactory) -> Path:
         _insert_raw_rows(con)
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("PRM_WAREHOUSE_PATH", str(path))
-        result = dbtRunner().invoke(
+        result = invoke_dbt(
             [
                 "build",
-                "--project-dir",
-                str(DBT_PROJECT_DIR),
-                "--profiles-dir",
-                str(DBT_PROJECT_DIR),
-                "--target-path",
-                str(root / "target"),
-                "--log-path",
-                str(root / "logs"),
                 "--select",
                 "+fct_kpi_monthly +fct_kpi_target_gap +fct_key_person_engagement"
                 " +fct_funnel_person +fct_funnel_partner kpi_restatements",
-                "--vars",
-                f"{{as_of_date: '{AS_OF}'}}",
-                "--quiet",
-            ]
+            ],
+            root,
+            as_of_date=AS_OF,
         )
     failures = [
         f"{r.node.unique_id}: {r.status} {r.message}"

@@ -25,8 +25,8 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from dbt.cli.main import dbtRunner
 
+from dbt_invocation import invoke_dbt
 from prm_warehouse import restatement
 from prm_warehouse.raw.schema import create_raw_tables
 from prm_warehouse.resources import WarehouseResource
@@ -158,22 +158,7 @@ def _insert_raw_rows(con: duckdb.DuckDBPyConnection) -> None:
 
 
 def _dbt(project_dir: Path, root: Path, *args: str) -> None:
-    result = dbtRunner().invoke(
-        [
-            *args,
-            "--project-dir",
-            str(project_dir),
-            "--profiles-dir",
-            str(project_dir),
-            "--target-path",
-            str(root / "target"),
-            "--log-path",
-            str(root / "logs"),
-            "--vars",
-            f"{{as_of_date: '{AS_OF.isoformat()}'}}",
-            "--quiet",
-        ]
-    )
+    result = invoke_dbt(list(args), root, as_of_date=AS_OF, project_dir=project_dir)
     failures = [
         f"{r.node.unique_id}: {r.status} {r.message}"
         for r in (result.result or [])

@@ -175,21 +175,19 @@ def _denominator(gate: Gate, types: Mapping[str, str]) -> str:
         return "count(*)"
     if kwargs.get("column"):
         return f"count(*) filter (where not {_missing(kwargs['column'], types)})"
-    if kwargs.get("column_list"):
-        missing = [_missing(column, types) for column in kwargs["column_list"]]
-        mode = kwargs.get("ignore_row_if") or "all_values_are_missing"
-        if mode == "all_values_are_missing":
-            return f"count(*) filter (where not ({' and '.join(missing)}))"
-        if mode == "any_value_is_missing":
-            return f"count(*) filter (where not ({' or '.join(missing)}))"
+    # several columns: compound uniqueness (column_list) or a pair (column_A, column_B)
+    columns = list(kwargs.get("column_list") or ()) or [kwargs["column_A"], kwargs["column_B"]]
+    default = "all_values_are_missing" if kwargs.get("column_list") else "both_values_are_missing"
+    ignored_when = {
+        "all_values_are_missing": " and ",
+        "both_values_are_missing": " and ",
+        "any_value_is_missing": " or ",
+        "either_value_is_missing": " or ",
+    }.get(kwargs.get("ignore_row_if") or default)
+    if ignored_when is None:  # "never"
         return "count(*)"
-    a, b = quote(kwargs["column_A"]), quote(kwargs["column_B"])
-    mode = kwargs.get("ignore_row_if") or "both_values_are_missing"
-    if mode == "either_value_is_missing":
-        return f"count(*) filter (where {a} is not null and {b} is not null)"
-    if mode == "both_values_are_missing":
-        return f"count(*) filter (where {a} is not null or {b} is not null)"
-    return "count(*)"
+    missing = ignored_when.join(_missing(column, types) for column in columns)
+    return f"count(*) filter (where not ({missing}))"
 
 
 def _indent(sql: str) -> str:
