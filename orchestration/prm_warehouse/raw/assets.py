@@ -13,7 +13,7 @@ import dagster as dg
 
 from ..resources import WarehouseResource
 from .contract import QUARANTINE_TABLE, RAW_SCHEMA, SOURCES, Source
-from .loader import LoadReport, RawLoadError, load_source, source_totals
+from .loader import LoadReport, RawLoadError, load_source, load_workers, source_totals
 from .readers import RawInputError
 from .schema import create_raw_tables
 
@@ -88,7 +88,7 @@ def build_raw_asset(source: Source) -> dg.AssetsDefinition:
         landing_dir = warehouse.absolute_landing_dir()
         try:
             with warehouse.connect() as con:
-                report = load_source(con, source, landing_dir)
+                report = load_source(con, source, landing_dir, workers=load_workers())
                 table_rows, _, _ = source_totals(con, source)
         except (RawInputError, RawLoadError) as exc:
             context.log.error("raw.%s: load failed, nothing written: %s", source.name, exc)

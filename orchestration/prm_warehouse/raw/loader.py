@@ -10,12 +10,24 @@ A file is read and inserted chunk by chunk (``CHUNK_ROWS`` lines at a time, one 
 insert from a data frame per chunk), so memory does not grow with the file; every chunk
 goes into the same transaction. File names and values are always bound as parameters,
 never written into SQL text.
+
+When a source has several files to read and enough bytes to make it worth it, the files are
+parsed side by side in worker processes (``PRM_LOAD_WORKERS``, default one per core): each
+worker reads one file, exactly as above, into a scratch DuckDB file of its own, and the
+loading process copies the scratch tables into the warehouse, file by file in landing
+order, inside the source's one transaction. Parsing is Python and holds one core; the
+warehouse itself is still written by one process only.
 """
 
 from __future__ import annotations
 
+import concurrent.futures
 import datetime as dt
 import logging
+import multiprocessing
+import os
+import shutil
+import tempfile
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -46,6 +58,13 @@ FileStatus = Literal["loaded", "reloaded", "unchanged"]
 
 # the name under which an insert statement reads the chunk's data frame (see _insert_rows)
 _CHUNK = "_prm_raw_chunk"
+
+ENV_LOAD_WORKERS = "PRM_LOAD_WORKERS"
+# Below this many bytes to parse, a source is read in the loading process: starting workers
+# and copying their tables would cost more than it saves.
+PARALLEL_MIN_BYTES = 16 * 1024 * 1024
+# the alias under which the loading process attaches a worker's scratch file
+_PART = "_prm_raw_part"
 
 
 class RawLoadError(Exception):
@@ -249,21 +268,42 @@ def _load_file(
     digest, size_bytes = file_digest(path, label)
     previous = known.get(landing.file_name)
     if previous == digest:
-        return FileReport(
-            file_name=landing.file_name,
-            status="unchanged",
-            export_date=landing.export_date,
-            sha256=digest,
-            size_bytes=size_bytes,
-            encoding=None,
-            rows_loaded=0,
-            rows_quarantined=0,
-            seconds=time.perf_counter() - started,
-        )
+        return _unchanged(landing, digest, size_bytes, started)
     source = SOURCES_BY_NAME[landing.source]
     encoding = detect_encoding(path, label)
     if previous is not None:
         _delete_file(con, source, landing.file_name)
+    rows_loaded, rows_quarantined = _write_chunks(
+        con, landing, landing_dir, encoding, digest, loaded_at, chunk_rows
+    )
+    return _finish_file(
+        con,
+        landing,
+        FileReport(
+            file_name=landing.file_name,
+            status="reloaded" if previous is not None else "loaded",
+            export_date=landing.export_date,
+            sha256=digest,
+            size_bytes=size_bytes,
+            encoding=encoding,
+            rows_loaded=rows_loaded,
+            rows_quarantined=rows_quarantined,
+            seconds=time.perf_counter() - started,
+        ),
+        loaded_at,
+    )
+
+
+def _write_chunks(
+    con: duckdb.DuckDBPyConnection,
+    landing: LandingFile,
+    landing_dir: Path,
+    encoding: str,
+    digest: str,
+    loaded_at: dt.datetime,
+    chunk_rows: int,
+) -> tuple[int, int]:
+    """Parse a file chunk by chunk into ``con``'s raw tables: (rows loaded, quarantined)."""
     rows_loaded = 0
     rows_quarantined = 0
     # Chunk by chunk: parse, insert, let go. A later chunk that fails rolls back the
@@ -275,25 +315,25 @@ def _load_file(
             _insert_rows(con, chunk, landing.export_date, loaded_at)
             _insert_quarantine(con, chunk, loaded_at)
         except duckdb.Error as exc:
-            raise RawLoadError(f"{label}: cannot be written to the warehouse ({exc})") from exc
+            raise RawLoadError(
+                f"{landing.path}: cannot be written to the warehouse ({exc})"
+            ) from exc
         rows_loaded += chunk.row_count
         rows_quarantined += len(chunk.quarantined)
         del chunk
-    report = FileReport(
-        file_name=landing.file_name,
-        status="reloaded" if previous is not None else "loaded",
-        export_date=landing.export_date,
-        sha256=digest,
-        size_bytes=size_bytes,
-        encoding=encoding,
-        rows_loaded=rows_loaded,
-        rows_quarantined=rows_quarantined,
-        seconds=time.perf_counter() - started,
-    )
-    _record_manifest(con, source, report, loaded_at)
+    return rows_loaded, rows_quarantined
+
+
+def _finish_file(
+    con: duckdb.DuckDBPyConnection,
+    landing: LandingFile,
+    report: FileReport,
+    loaded_at: dt.datetime,
+) -> FileReport:
+    _record_manifest(con, SOURCES_BY_NAME[landing.source], report, loaded_at)
     logger.info(
         "raw.%s: %s %s: %d rows loaded, %d rows quarantined (%s, %.2fs)",
-        source.name,
+        landing.source,
         report.status,
         report.file_name,
         report.rows_loaded,
@@ -302,6 +342,219 @@ def _load_file(
         report.seconds,
     )
     return report
+
+
+def _unchanged(landing: LandingFile, digest: str, size_bytes: int, started: float) -> FileReport:
+    return FileReport(
+        file_name=landing.file_name,
+        status="unchanged",
+        export_date=landing.export_date,
+        sha256=digest,
+        size_bytes=size_bytes,
+        encoding=None,
+        rows_loaded=0,
+        rows_quarantined=0,
+        seconds=time.perf_counter() - started,
+    )
+
+
+# --------------------------------------------------------------------------- parallel parse
+
+
+def load_workers(environ: dict[str, str] | None = None) -> int:
+    """How many worker processes the raw assets let parse a source's files.
+
+    ``PRM_LOAD_WORKERS``; default one per core. ``1`` reads every file in the loading process.
+    """
+    env = os.environ if environ is None else environ
+    value = (env.get(ENV_LOAD_WORKERS) or "").strip()
+    if not value:
+        return max(1, os.cpu_count() or 1)
+    if not value.isdigit() or int(value) < 1:
+        raise ValueError(f"{ENV_LOAD_WORKERS}={value!r} is not a whole number of at least 1")
+    return int(value)
+
+
+@dataclass(frozen=True)
+class _ParsedPart:
+    """What a worker wrote into its scratch file for one landing file."""
+
+    encoding: str
+    rows_loaded: int
+    rows_quarantined: int
+    seconds: float
+
+
+def _parse_into_part(
+    landing: LandingFile,
+    landing_dir: Path,
+    digest: str,
+    loaded_at: dt.datetime,
+    chunk_rows: int,
+    part_path: str,
+) -> _ParsedPart:
+    """Worker: read one landing file into the raw tables of a new scratch DuckDB file."""
+    started = time.perf_counter()
+    path = check_inside_landing(landing.path, landing_dir)
+    encoding = detect_encoding(path, str(landing.path))
+    # One DuckDB thread: the worker's cost is Python parsing, and the cores are shared.
+    con = duckdb.connect(part_path, config={"threads": 1})
+    try:
+        create_raw_tables(con)
+        rows_loaded, rows_quarantined = _write_chunks(
+            con, landing, landing_dir, encoding, digest, loaded_at, chunk_rows
+        )
+        con.execute("checkpoint")
+    finally:
+        con.close()
+    return _ParsedPart(encoding, rows_loaded, rows_quarantined, time.perf_counter() - started)
+
+
+_pool: concurrent.futures.ProcessPoolExecutor | None = None
+_pool_workers = 0
+
+
+def _worker_pool(workers: int) -> concurrent.futures.ProcessPoolExecutor:
+    """The process pool of this process, started once and kept for the next sources.
+
+    Workers are spawned (never forked): they start from a clean interpreter and share no
+    DuckDB connection, lock or thread with the loading process.
+    """
+    global _pool, _pool_workers
+    if _pool is None or _pool_workers != workers:
+        if _pool is not None:
+            _pool.shutdown(wait=True)
+        _pool = concurrent.futures.ProcessPoolExecutor(
+            max_workers=workers, mp_context=multiprocessing.get_context("spawn")
+        )
+        _pool_workers = workers
+    return _pool
+
+
+def _discard_pool() -> None:
+    global _pool
+    if _pool is not None:
+        _pool.shutdown(wait=False, cancel_futures=True)
+    _pool = None
+
+
+def _scratch_root(con: duckdb.DuckDBPyConnection) -> str:
+    """Beside the warehouse file (same disk, same space limits); the temp folder in memory."""
+    row = con.execute(
+        "select path from duckdb_databases() where database_name = current_database()"
+    ).fetchone()
+    path = row[0] if row else None
+    if path and path != ":memory:":
+        return os.path.dirname(os.path.abspath(path))
+    return tempfile.gettempdir()
+
+
+def _copy_part(con: duckdb.DuckDBPyConnection, landing: LandingFile, part_path: str) -> None:
+    table = _table(landing.source)
+    columns = ", ".join(
+        _quote(name)
+        for name in (
+            *(c.name for c in SOURCES_BY_NAME[landing.source].columns),
+            "_file_name",
+            "_export_date",
+            "_line_number",
+            "_loaded_at",
+        )
+    )
+    quarantine = "source, file_name, line_number, reason, record, loaded_at"
+    # Inside the source's transaction: a failure aborts it, and the rollback detaches too.
+    try:
+        con.execute(f"attach '{_sql_string(part_path)}' as {_PART} (read_only)")
+        con.execute(
+            f"insert into {table} ({columns}) select {columns} "
+            f"from {_PART}.{RAW_SCHEMA}.{_quote(landing.source)}"
+        )
+        con.execute(
+            f"insert into {_table(QUARANTINE_TABLE)} ({quarantine}) select {quarantine} "
+            f"from {_PART}.{RAW_SCHEMA}.{QUARANTINE_TABLE}"
+        )
+        con.execute(f"detach {_PART}")
+    except duckdb.Error as exc:
+        raise RawLoadError(f"{landing.path}: cannot be written to the warehouse ({exc})") from exc
+
+
+def _sql_string(text: str) -> str:
+    return text.replace("'", "''")
+
+
+def _load_files_in_parallel(
+    con: duckdb.DuckDBPyConnection,
+    files: list[LandingFile],
+    landing_dir: Path,
+    known: dict[str, str],
+    loaded_at: dt.datetime,
+    chunk_rows: int,
+    workers: int,
+) -> list[FileReport]:
+    """``_load_file`` for each file, the parsing done by worker processes.
+
+    The loading process hashes each file (an unchanged file is not parsed again), hands the
+    others to the workers, and copies their scratch tables into the warehouse in landing
+    order, so the rows, quarantine and manifest are those of a load in one process. The
+    first file that fails stops the load with its own error; the scratch files go.
+    """
+    scratch = tempfile.mkdtemp(prefix=".prm-load-", dir=_scratch_root(con))
+    pool = _worker_pool(workers)
+    planned: list[tuple[LandingFile, str, int, str | None, float, Any]] = []
+    try:
+        for index, landing in enumerate(files):
+            started = time.perf_counter()
+            path = check_inside_landing(landing.path, landing_dir)
+            digest, size_bytes = file_digest(path, str(landing.path))
+            previous = known.get(landing.file_name)
+            future = None
+            if previous != digest:
+                part = os.path.join(scratch, f"part_{index:05d}.duckdb")
+                future = pool.submit(
+                    _parse_into_part, landing, landing_dir, digest, loaded_at, chunk_rows, part
+                )
+            planned.append((landing, digest, size_bytes, previous, started, future))
+        reports: list[FileReport] = []
+        for index, (landing, digest, size_bytes, previous, started, future) in enumerate(planned):
+            if future is None:
+                reports.append(_unchanged(landing, digest, size_bytes, started))
+                continue
+            try:
+                part = future.result()
+            except concurrent.futures.process.BrokenProcessPool as exc:
+                _discard_pool()
+                raise RawLoadError(
+                    f"{landing.path}: the worker process reading it stopped ({exc})"
+                ) from exc
+            if previous is not None:
+                _delete_file(con, SOURCES_BY_NAME[landing.source], landing.file_name)
+            _copy_part(con, landing, os.path.join(scratch, f"part_{index:05d}.duckdb"))
+            report = FileReport(
+                file_name=landing.file_name,
+                status="reloaded" if previous is not None else "loaded",
+                export_date=landing.export_date,
+                sha256=digest,
+                size_bytes=size_bytes,
+                encoding=part.encoding,
+                rows_loaded=part.rows_loaded,
+                rows_quarantined=part.rows_quarantined,
+                seconds=part.seconds,
+            )
+            reports.append(_finish_file(con, landing, report, loaded_at))
+        return reports
+    finally:
+        futures = [item[-1] for item in planned if item[-1] is not None]
+        for future in futures:
+            future.cancel()
+        concurrent.futures.wait(futures)  # no worker writes into the folder once it goes
+        shutil.rmtree(scratch, ignore_errors=True)
+
+
+def _worth_parallel(files: Iterable[LandingFile], workers: int) -> bool:
+    if workers < 2:
+        return False
+    sizes = [f.path.stat().st_size for f in files if f.path.is_file()]
+    return len(sizes) >= 2 and sum(sizes) >= PARALLEL_MIN_BYTES
 
 
 def load_stamp(con: duckdb.DuckDBPyConnection, wanted: dt.datetime) -> dt.datetime:
@@ -329,8 +582,14 @@ def load_source(
     *,
     loaded_at: dt.datetime | None = None,
     chunk_rows: int = CHUNK_ROWS,
+    workers: int = 1,
 ) -> LoadReport:
     """Load every new or changed file of one source, in one transaction.
+
+    With ``workers`` above 1, that many spawned processes parse the files when there is
+    enough to parse (see the module's docstring). Spawned processes import the caller's
+    main module again, so a script that passes it must guard its entry point with
+    ``if __name__ == "__main__":`` (the command line, Dagster and pytest do).
 
     Raises ``RawInputError`` (a file cannot be read) or ``RawLoadError`` (a file cannot be
     written); either way the transaction is rolled back and the warehouse is unchanged.
@@ -347,10 +606,17 @@ def load_source(
     known = _known_digests(con, src)
     con.execute("begin transaction")
     try:
-        for landing_file in discovery.files:
-            report.files.append(
-                _load_file(con, landing_file, landing, known, loaded_at, chunk_rows)
+        if _worth_parallel(discovery.files, workers):
+            report.files.extend(
+                _load_files_in_parallel(
+                    con, list(discovery.files), landing, known, loaded_at, chunk_rows, workers
+                )
             )
+        else:
+            for landing_file in discovery.files:
+                report.files.append(
+                    _load_file(con, landing_file, landing, known, loaded_at, chunk_rows)
+                )
         con.execute("commit")
     except BaseException:
         try:
@@ -383,11 +649,15 @@ def load_all(
     sources: Iterable[Source | str] | None = None,
     loaded_at: dt.datetime | None = None,
     chunk_rows: int = CHUNK_ROWS,
+    workers: int = 1,
 ) -> list[LoadReport]:
     """Load every source in contract order (one transaction per source)."""
     chosen = SOURCES if sources is None else sources
     return [
-        load_source(con, s, landing_dir, loaded_at=loaded_at, chunk_rows=chunk_rows) for s in chosen
+        load_source(
+            con, s, landing_dir, loaded_at=loaded_at, chunk_rows=chunk_rows, workers=workers
+        )
+        for s in chosen
     ]
 
 
@@ -398,13 +668,19 @@ def load_warehouse(
     sources: Iterable[Source | str] | None = None,
     loaded_at: dt.datetime | None = None,
     chunk_rows: int = CHUNK_ROWS,
+    workers: int = 1,
 ) -> list[LoadReport]:
     """Open the warehouse file, load the sources, close the file again."""
     Path(warehouse_path).parent.mkdir(parents=True, exist_ok=True)
     con = duckdb.connect(str(warehouse_path))
     try:
         return load_all(
-            con, landing_dir, sources=sources, loaded_at=loaded_at, chunk_rows=chunk_rows
+            con,
+            landing_dir,
+            sources=sources,
+            loaded_at=loaded_at,
+            chunk_rows=chunk_rows,
+            workers=workers,
         )
     finally:
         con.close()
