@@ -3,7 +3,8 @@
 No Dagster, no dbt, no checks. What is included:
 
 1. the raw load: the project's own Python loader (``prm_warehouse.raw.loader.load_warehouse``,
-   the same code the ``raw/*`` assets run) reads every landing file into ``raw.*``;
+   the same code the ``raw/*`` assets run) reads every landing file into ``raw.*``, in this
+   one process (``workers=1``; the build lets ``PRM_LOAD_WORKERS`` processes parse);
 2. the seeds: each CSV of ``seeds/`` read by DuckDB's ``read_csv`` with the seed's
    ``column_types``;
 3. the models: the compiled SQL of every enabled model (``compiled_code`` of a manifest
@@ -60,7 +61,7 @@ def run(manifest_path: Path, warehouse: Path, landing: Path, seeds_dir: Path) ->
 
     manifest = json.loads(manifest_path.read_text())
     started = time.perf_counter()
-    reports = load_warehouse(warehouse, landing)
+    reports = load_warehouse(warehouse, landing, workers=1)
     load_seconds = time.perf_counter() - started
     con = duckdb.connect(str(warehouse))
     con.execute("set TimeZone = 'UTC'")

@@ -323,10 +323,11 @@ def compile_manifest(work: Path) -> Path:
 
 
 def time_parse(work: Path) -> dict[str, Measurement]:
-    """dbt parse cold (no partial parsing) and warm (partial parsing, nothing changed)."""
+    """dbt parse cold (no partial parsing), warm (partial parsing, nothing changed) and
+    with a new as-of date (partial parsing, the models that read the date re-parsed)."""
     target = work / "parse-target"
     shutil.rmtree(target, ignore_errors=True)
-    env = dict(os.environ, PRM_WAREHOUSE_PATH=str(work / "parse.duckdb"))
+    env = dict(os.environ, PRM_WAREHOUSE_PATH=str(work / "parse.duckdb"), PRM_AS_OF_DATE=AS_OF_DATE)
     base = [
         str(BIN_DIR / "dbt"),
         "parse",
@@ -341,7 +342,10 @@ def time_parse(work: Path) -> dict[str, Measurement]:
     cold = measure([*base, "--no-partial-parse"], env, work / "parse-cold.log")
     measure(base, env, work / "parse-prime.log")  # writes partial_parse.msgpack
     warm = measure(base, env, work / "parse-warm.log")
-    return {"cold": cold, "partial": warm}
+    # The next day's build: the same project with a new as-of date (PRM_AS_OF_DATE).
+    next_day = dict(env, PRM_AS_OF_DATE="2026-11-01")
+    new_date = measure(base, next_day, work / "parse-new-as-of-date.log")
+    return {"cold": cold, "partial": warm, "new as-of date": new_date}
 
 
 def one_run(
@@ -508,6 +512,7 @@ def summarise(scale: float, runs: list[dict], parse: dict[str, Measurement]) -> 
     row["load"] = median([run[label].load_before for run in runs for label in measured])
     row["parse cold"] = parse["cold"].wall
     row["parse partial"] = parse["partial"].wall
+    row["parse new as-of date"] = parse["new as-of date"].wall
     return row
 
 
@@ -539,7 +544,8 @@ def details(scale: float, runs: list[dict], parse: dict[str, Measurement]) -> st
         f"dbt parse: cold (no partial parse) {parse['cold'].wall:.1f} s wall, "
         f"{parse['cold'].cpu:.1f} s CPU, {parse['cold'].max_rss_mb:.0f} MB; "
         f"partial parse, nothing changed {parse['partial'].wall:.1f} s wall, "
-        f"{parse['partial'].cpu:.1f} s CPU."
+        f"{parse['partial'].cpu:.1f} s CPU; partial parse, new as-of date "
+        f"{parse['new as-of date'].wall:.1f} s wall, {parse['new as-of date'].cpu:.1f} s CPU."
     )
     lines.append("")
     lines.append(

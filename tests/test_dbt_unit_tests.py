@@ -22,7 +22,7 @@ DECLARED_UNIT_TESTS = 12
 
 
 def test_production_build_leaves_unit_tests_out() -> None:
-    args = dbt_build_args("2026-10-31")
+    args = dbt_build_args()
     assert args[0] == "build"
     assert args[args.index("--exclude-resource-type") + 1] == "unit_test"
 

@@ -11,6 +11,10 @@ tests/fixtures/raw_inputs/README.md).
 from __future__ import annotations
 
 import datetime as dt
+import os
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import duckdb
@@ -212,15 +216,20 @@ def test_small_loads_stay_in_the_loading_process(tmp_path, monkeypatch):
     landing = tmp_path / "landing"
     put(landing, "courses", "courses_20260401.csv", COURSES_HEADER + "K01,入門,3,true\n")
     put(landing, "courses", "courses_20260402.csv", COURSES_HEADER + "K02,応用,5,false\n")
-    files = sorted((landing / "courses").iterdir())
     found = loader.discover_files(landing, "courses").files
-    # 2 files of 58 and 59 bytes: under 1 KiB, not worth a worker; one file never is.
-    assert [f.path for f in found] == files
-    assert not loader._worth_parallel(found, 2)
+    new = [loader._plan_file(f, landing, {}) for f in found]
+    assert [p.size_bytes for p in new] == [59, 60]  # 41 bytes of header, 18 and 19 of row
+    # 2 new files of 119 bytes together: under 1 KiB, not worth a worker; one file never is.
+    assert not loader._worth_parallel(new, 2)
     monkeypatch.setattr(loader, "PARALLEL_MIN_BYTES", 100)
-    assert loader._worth_parallel(found, 2)
-    assert not loader._worth_parallel(found[:1], 2)
-    assert not loader._worth_parallel(found, 1)
+    assert loader._worth_parallel(new, 2)
+    assert not loader._worth_parallel(new[:1], 2)
+    assert not loader._worth_parallel(new, 1)
+    # Once the first file is loaded, only the second is left to parse: no workers for it.
+    known = {new[0].landing.file_name: new[0].sha256}
+    later = [loader._plan_file(f, landing, known) for f in found]
+    assert [p.status for p in later] == ["unchanged", "loaded"]
+    assert not loader._worth_parallel(later, 2)
 
 
 def test_load_workers_setting():
@@ -230,3 +239,53 @@ def test_load_workers_setting():
     for bad in ("0", "two", "-1", "1.5"):
         with pytest.raises(ValueError, match="PRM_LOAD_WORKERS"):
             load_workers({"PRM_LOAD_WORKERS": bad})
+
+
+KILLED_LOADER = """
+import sys, time
+from pathlib import Path
+import duckdb
+from prm_warehouse.raw import loader
+
+if __name__ == "__main__":
+    loader.PARALLEL_MIN_BYTES = 0
+    landing, warehouse = Path(sys.argv[1]), sys.argv[2]
+    con = duckdb.connect(warehouse)
+    loader.load_source(con, "courses", landing, workers=2)
+    print(" ".join(str(pid) for pid in loader._pool._processes), flush=True)
+    time.sleep(600)
+"""
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    # A zombie has exited; only its exit status is left for its parent to collect.
+    stat = Path(f"/proc/{pid}/stat")
+    return stat.exists() and stat.read_text().split(") ", 1)[1][0] != "Z"
+
+
+def test_workers_exit_when_the_loading_process_is_killed(tmp_path):
+    landing = tmp_path / "landing"
+    put(landing, "courses", "courses_20260401.csv", COURSES_HEADER + "K01,入門,3,true\n")
+    put(landing, "courses", "courses_20260402.csv", COURSES_HEADER + "K02,応用,5,false\n")
+    script = tmp_path / "load_and_wait.py"
+    script.write_text(KILLED_LOADER)
+    process = subprocess.Popen(
+        [sys.executable, str(script), str(landing), str(tmp_path / "warehouse.duckdb")],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        workers = [int(pid) for pid in process.stdout.readline().split()]
+        # Two files, two workers; both idle and waiting for the next source.
+        assert len(workers) == 2 and all(_alive(pid) for pid in workers)
+    finally:
+        process.kill()
+        process.wait()
+    deadline = time.monotonic() + 10 * loader.PARENT_WATCH_SECONDS + 5
+    while any(_alive(pid) for pid in workers) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert not any(_alive(pid) for pid in workers)

@@ -147,8 +147,8 @@ def run_build(
         "loggers": {"console": {"config": {"log_level": console_log_level}}},
     }
     with warehouse_write_lock(settings.warehouse_path), dbt_target_lock():
-        # Models or seeds may have changed since the last parse; parsing with the build's
-        # own vars and warehouse lets the dbt build below reuse this parse.
+        # Models or seeds may have changed since the last parse; parsing in the build's
+        # own environment lets the dbt build below reuse this parse.
         ensure_manifest(
             force=True,
             as_of_date=settings.as_of_date.isoformat(),

@@ -15,10 +15,10 @@ from dagster_dbt import DagsterDbtTranslator, DbtCliResource, dbt_assets
 
 from .dbt_manifest import (
     dbt_cli_resource,
+    dbt_env,
     dbt_project,
     dbt_vars_arg,
     ensure_manifest,
-    warehouse_env,
 )
 from .resources import WarehouseResource
 
@@ -46,19 +46,22 @@ class WarehouseDbtTranslator(DagsterDbtTranslator):
 
 
 def dbt_build_args(
-    as_of_date: str,
     *,
     full_refresh: bool = False,
     backfill_start: str = "",
     backfill_end: str = "",
 ) -> list[str]:
-    """Arguments of the ``dbt build`` that the warehouse and back-fill jobs run."""
+    """Arguments of the ``dbt build`` that the warehouse and back-fill jobs run.
+
+    The as-of date and the warehouse are not arguments: dbt reads them from the environment
+    (``dbt_manifest.dbt_env``), which keeps dbt's partial parsing from one day to the next.
+    """
     backfill = {}
     if backfill_start or backfill_end:
         backfill = {"backfill_start": backfill_start, "backfill_end": backfill_end}
     # Unit tests prove the definitions on fixtures written in YAML, not the day's data: they
     # run in CI (tests/test_dbt_unit_tests.py), not in every production build.
-    args = ["build", *dbt_vars_arg(as_of_date, **backfill), "--exclude-resource-type", "unit_test"]
+    args = ["build", *dbt_vars_arg(**backfill), "--exclude-resource-type", "unit_test"]
     if full_refresh:
         args.append("--full-refresh")
     return args
@@ -90,10 +93,9 @@ def dbt_models(
         warehouse.warehouse_path,
         config.full_refresh,
     )
-    with warehouse_env(warehouse.absolute_warehouse_path()):
+    with dbt_env(warehouse.absolute_warehouse_path(), as_of_date):
         invocation = dbt.cli(
             dbt_build_args(
-                as_of_date,
                 full_refresh=config.full_refresh,
                 backfill_start=config.backfill_start,
                 backfill_end=config.backfill_end,

@@ -28,6 +28,7 @@ import multiprocessing
 import os
 import shutil
 import tempfile
+import threading
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -254,44 +255,74 @@ def _known_digests(con: duckdb.DuckDBPyConnection, source: Source) -> dict[str, 
     return dict(rows)
 
 
+@dataclass(frozen=True)
+class _PlannedFile:
+    """A landing file with its digest, and the digest of its delivery loaded before."""
+
+    landing: LandingFile
+    sha256: str
+    size_bytes: int
+    previous: str | None  # None when the file was never loaded
+    digest_seconds: float
+
+    @property
+    def unchanged(self) -> bool:
+        return self.previous == self.sha256
+
+    @property
+    def status(self) -> FileStatus:
+        if self.unchanged:
+            return "unchanged"
+        return "reloaded" if self.previous is not None else "loaded"
+
+
+def _plan_file(landing: LandingFile, landing_dir: Path, known: dict[str, str]) -> _PlannedFile:
+    started = time.perf_counter()
+    path = check_inside_landing(landing.path, landing_dir)
+    digest, size_bytes = file_digest(path, str(landing.path))
+    previous = known.get(landing.file_name)
+    return _PlannedFile(landing, digest, size_bytes, previous, time.perf_counter() - started)
+
+
+def _report(
+    plan: _PlannedFile,
+    encoding: str | None = None,
+    rows: int = 0,
+    quarantined: int = 0,
+    parse_seconds: float = 0.0,
+) -> FileReport:
+    return FileReport(
+        file_name=plan.landing.file_name,
+        status=plan.status,
+        export_date=plan.landing.export_date,
+        sha256=plan.sha256,
+        size_bytes=plan.size_bytes,
+        encoding=encoding,
+        rows_loaded=rows,
+        rows_quarantined=quarantined,
+        seconds=plan.digest_seconds + parse_seconds,
+    )
+
+
 def _load_file(
     con: duckdb.DuckDBPyConnection,
-    landing: LandingFile,
+    plan: _PlannedFile,
     landing_dir: Path,
-    known: dict[str, str],
     loaded_at: dt.datetime,
     chunk_rows: int,
 ) -> FileReport:
+    if plan.unchanged:
+        return _report(plan)
     started = time.perf_counter()
-    path = check_inside_landing(landing.path, landing_dir)
-    label = str(landing.path)
-    digest, size_bytes = file_digest(path, label)
-    previous = known.get(landing.file_name)
-    if previous == digest:
-        return _unchanged(landing, digest, size_bytes, started)
-    source = SOURCES_BY_NAME[landing.source]
-    encoding = detect_encoding(path, label)
-    if previous is not None:
-        _delete_file(con, source, landing.file_name)
+    landing = plan.landing
+    encoding = detect_encoding(landing.path, str(landing.path))
+    if plan.previous is not None:
+        _delete_file(con, SOURCES_BY_NAME[landing.source], landing.file_name)
     rows_loaded, rows_quarantined = _write_chunks(
-        con, landing, landing_dir, encoding, digest, loaded_at, chunk_rows
+        con, landing, landing_dir, encoding, plan.sha256, loaded_at, chunk_rows
     )
-    return _finish_file(
-        con,
-        landing,
-        FileReport(
-            file_name=landing.file_name,
-            status="reloaded" if previous is not None else "loaded",
-            export_date=landing.export_date,
-            sha256=digest,
-            size_bytes=size_bytes,
-            encoding=encoding,
-            rows_loaded=rows_loaded,
-            rows_quarantined=rows_quarantined,
-            seconds=time.perf_counter() - started,
-        ),
-        loaded_at,
-    )
+    report = _report(plan, encoding, rows_loaded, rows_quarantined, time.perf_counter() - started)
+    return _finish_file(con, plan, report, loaded_at)
 
 
 def _write_chunks(
@@ -326,14 +357,14 @@ def _write_chunks(
 
 def _finish_file(
     con: duckdb.DuckDBPyConnection,
-    landing: LandingFile,
+    plan: _PlannedFile,
     report: FileReport,
     loaded_at: dt.datetime,
 ) -> FileReport:
-    _record_manifest(con, SOURCES_BY_NAME[landing.source], report, loaded_at)
+    _record_manifest(con, SOURCES_BY_NAME[plan.landing.source], report, loaded_at)
     logger.info(
         "raw.%s: %s %s: %d rows loaded, %d rows quarantined (%s, %.2fs)",
-        landing.source,
+        plan.landing.source,
         report.status,
         report.file_name,
         report.rows_loaded,
@@ -342,23 +373,6 @@ def _finish_file(
         report.seconds,
     )
     return report
-
-
-def _unchanged(landing: LandingFile, digest: str, size_bytes: int, started: float) -> FileReport:
-    return FileReport(
-        file_name=landing.file_name,
-        status="unchanged",
-        export_date=landing.export_date,
-        sha256=digest,
-        size_bytes=size_bytes,
-        encoding=None,
-        rows_loaded=0,
-        rows_quarantined=0,
-        seconds=time.perf_counter() - started,
-    )
-
-
-# --------------------------------------------------------------------------- parallel parse
 
 
 def load_workers(environ: dict[str, str] | None = None) -> int:
@@ -412,6 +426,22 @@ def _parse_into_part(
 
 _pool: concurrent.futures.ProcessPoolExecutor | None = None
 _pool_workers = 0
+PARENT_WATCH_SECONDS = 1.0
+
+
+def _exit_with_parent(parent_pid: int) -> None:
+    """Worker initializer: a worker whose loading process is gone (killed) exits too.
+
+    An idle worker waits on its task queue, which never closes when the loading process is
+    killed; without this it would wait for ever.
+    """
+
+    def watch() -> None:
+        while os.getppid() == parent_pid:
+            time.sleep(PARENT_WATCH_SECONDS)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="prm-parent-watch", daemon=True).start()
 
 
 def _worker_pool(workers: int) -> concurrent.futures.ProcessPoolExecutor:
@@ -425,7 +455,10 @@ def _worker_pool(workers: int) -> concurrent.futures.ProcessPoolExecutor:
         if _pool is not None:
             _pool.shutdown(wait=True)
         _pool = concurrent.futures.ProcessPoolExecutor(
-            max_workers=workers, mp_context=multiprocessing.get_context("spawn")
+            max_workers=workers,
+            mp_context=multiprocessing.get_context("spawn"),
+            initializer=_exit_with_parent,
+            initargs=(os.getpid(),),
         )
         _pool_workers = workers
     return _pool
@@ -484,76 +517,70 @@ def _sql_string(text: str) -> str:
 
 def _load_files_in_parallel(
     con: duckdb.DuckDBPyConnection,
-    files: list[LandingFile],
+    plans: list[_PlannedFile],
     landing_dir: Path,
-    known: dict[str, str],
     loaded_at: dt.datetime,
     chunk_rows: int,
     workers: int,
 ) -> list[FileReport]:
     """``_load_file`` for each file, the parsing done by worker processes.
 
-    The loading process hashes each file (an unchanged file is not parsed again), hands the
-    others to the workers, and copies their scratch tables into the warehouse in landing
-    order, so the rows, quarantine and manifest are those of a load in one process. The
-    first file that fails stops the load with its own error; the scratch files go.
+    The workers parse the new and changed files, each into a scratch file of its own; this
+    process copies the scratch tables into the warehouse in landing order, so the rows,
+    quarantine and manifest are those of a load in one process. The first file that fails
+    stops the load with its own error; the scratch files go either way.
     """
     scratch = tempfile.mkdtemp(prefix=".prm-load-", dir=_scratch_root(con))
     pool = _worker_pool(workers)
-    planned: list[tuple[LandingFile, str, int, str | None, float, Any]] = []
+    parts: dict[int, tuple[str, concurrent.futures.Future[_ParsedPart]]] = {}
     try:
-        for index, landing in enumerate(files):
-            started = time.perf_counter()
-            path = check_inside_landing(landing.path, landing_dir)
-            digest, size_bytes = file_digest(path, str(landing.path))
-            previous = known.get(landing.file_name)
-            future = None
-            if previous != digest:
+        for index, plan in enumerate(plans):
+            if not plan.unchanged:
                 part = os.path.join(scratch, f"part_{index:05d}.duckdb")
                 future = pool.submit(
-                    _parse_into_part, landing, landing_dir, digest, loaded_at, chunk_rows, part
+                    _parse_into_part,
+                    plan.landing,
+                    landing_dir,
+                    plan.sha256,
+                    loaded_at,
+                    chunk_rows,
+                    part,
                 )
-            planned.append((landing, digest, size_bytes, previous, started, future))
+                parts[index] = (part, future)
         reports: list[FileReport] = []
-        for index, (landing, digest, size_bytes, previous, started, future) in enumerate(planned):
-            if future is None:
-                reports.append(_unchanged(landing, digest, size_bytes, started))
+        for index, plan in enumerate(plans):
+            if plan.unchanged:
+                reports.append(_report(plan))
                 continue
+            part, future = parts[index]
             try:
-                part = future.result()
+                parsed = future.result()
             except concurrent.futures.process.BrokenProcessPool as exc:
                 _discard_pool()
                 raise RawLoadError(
-                    f"{landing.path}: the worker process reading it stopped ({exc})"
+                    f"{plan.landing.path}: the worker process reading it stopped ({exc})"
                 ) from exc
-            if previous is not None:
-                _delete_file(con, SOURCES_BY_NAME[landing.source], landing.file_name)
-            _copy_part(con, landing, os.path.join(scratch, f"part_{index:05d}.duckdb"))
-            report = FileReport(
-                file_name=landing.file_name,
-                status="reloaded" if previous is not None else "loaded",
-                export_date=landing.export_date,
-                sha256=digest,
-                size_bytes=size_bytes,
-                encoding=part.encoding,
-                rows_loaded=part.rows_loaded,
-                rows_quarantined=part.rows_quarantined,
-                seconds=part.seconds,
+            if plan.previous is not None:
+                _delete_file(con, SOURCES_BY_NAME[plan.landing.source], plan.landing.file_name)
+            _copy_part(con, plan.landing, part)
+            report = _report(
+                plan, parsed.encoding, parsed.rows_loaded, parsed.rows_quarantined, parsed.seconds
             )
-            reports.append(_finish_file(con, landing, report, loaded_at))
+            reports.append(_finish_file(con, plan, report, loaded_at))
         return reports
     finally:
-        futures = [item[-1] for item in planned if item[-1] is not None]
+        futures = [future for _, future in parts.values()]
         for future in futures:
             future.cancel()
         concurrent.futures.wait(futures)  # no worker writes into the folder once it goes
         shutil.rmtree(scratch, ignore_errors=True)
 
 
-def _worth_parallel(files: Iterable[LandingFile], workers: int) -> bool:
+def _worth_parallel(plans: Iterable[_PlannedFile], workers: int) -> bool:
+    """Two or more new or changed files, of at least ``PARALLEL_MIN_BYTES`` together."""
     if workers < 2:
         return False
-    sizes = [f.path.stat().st_size for f in files if f.path.is_file()]
+    sizes = [plan.size_bytes for plan in plans if not plan.unchanged]
     return len(sizes) >= 2 and sum(sizes) >= PARALLEL_MIN_BYTES
 
 
@@ -606,17 +633,14 @@ def load_source(
     known = _known_digests(con, src)
     con.execute("begin transaction")
     try:
-        if _worth_parallel(discovery.files, workers):
+        plans = [_plan_file(f, landing, known) for f in discovery.files]
+        if _worth_parallel(plans, workers):
             report.files.extend(
-                _load_files_in_parallel(
-                    con, list(discovery.files), landing, known, loaded_at, chunk_rows, workers
-                )
+                _load_files_in_parallel(con, plans, landing, loaded_at, chunk_rows, workers)
             )
         else:
-            for landing_file in discovery.files:
-                report.files.append(
-                    _load_file(con, landing_file, landing, known, loaded_at, chunk_rows)
-                )
+            for plan in plans:
+                report.files.append(_load_file(con, plan, landing, loaded_at, chunk_rows))
         con.execute("commit")
     except BaseException:
         try:
