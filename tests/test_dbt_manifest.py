@@ -13,6 +13,7 @@ import pytest
 
 from prm_warehouse.dbt_manifest import (
     PARSE_KEY_FILE,
+    TARGET_DIR,
     dbt_env,
     dbt_project,
     dbt_target_lock,
@@ -75,9 +76,9 @@ def test_an_unchanged_project_is_not_parsed_again(tmp_path, target_lock) -> None
     assert not ensure_manifest(force=True, as_of_date="2026-11-01", warehouse_path=warehouse)
     assert manifest.stat().st_mtime_ns == written
     # Without dbt's partial-parse state the key alone is not trusted.
-    (dbt_project.target_path / "partial_parse.msgpack").unlink()
+    (TARGET_DIR / "partial_parse.msgpack").unlink()
     assert ensure_manifest(force=True, as_of_date="2026-11-01", warehouse_path=warehouse)
-    assert (dbt_project.target_path / PARSE_KEY_FILE).read_text() == _key_for(warehouse)
+    assert (TARGET_DIR / PARSE_KEY_FILE).read_text() == _key_for(warehouse)
 
 
 def _key_for(warehouse: str) -> str:

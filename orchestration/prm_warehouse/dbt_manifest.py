@@ -29,6 +29,9 @@ from packaging import version
 from .settings import DBT_PROJECT_DIR, ENV_AS_OF_DATE, ENV_WAREHOUSE_PATH, PROJECT_ROOT
 
 dbt_project = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR)
+# ``DbtProject.target_path`` is relative (to the dbt project for dbt, to the working directory
+# for Python): every path of this module inside the target folder is taken from this one.
+TARGET_DIR = dbt_project.manifest_path.parent
 
 
 def dbt_executable() -> str:
@@ -68,8 +71,8 @@ def dbt_cli_resource() -> DbtCliResource:
 
 def dbt_target_lock() -> FileLock:
     """Held while a build parses and runs dbt: builds share ``dbt_project/target``."""
-    dbt_project.target_path.mkdir(parents=True, exist_ok=True)
-    return FileLock(dbt_project.target_path / ".build.lock")
+    TARGET_DIR.mkdir(parents=True, exist_ok=True)
+    return FileLock(TARGET_DIR / ".build.lock")
 
 
 def dbt_vars_arg(**extra: str) -> list[str]:
@@ -155,8 +158,8 @@ def ensure_manifest(
     finds the parse still valid. Returns whether dbt parsed.
     """
     manifest = project.manifest_path
-    partial_state = project.target_path / "partial_parse.msgpack"
-    key_file = project.target_path / PARSE_KEY_FILE
+    partial_state = manifest.parent / "partial_parse.msgpack"
+    key_file = manifest.parent / PARSE_KEY_FILE
     env = dbt_env(warehouse_path, as_of_date) if warehouse_path else contextlib.nullcontext()
     with env:
         if not force and manifest.exists():
@@ -170,6 +173,6 @@ def ensure_manifest(
         ):
             return False
         key_file.unlink(missing_ok=True)
-        dbt_cli_resource().cli(["parse", "--quiet"], target_path=project.target_path).wait()
+        dbt_cli_resource().cli(["parse", "--quiet"], target_path=manifest.parent).wait()
         key_file.write_text(key)
     return True

@@ -14,6 +14,7 @@ import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DbtCliResource, dbt_assets
 
 from .dbt_manifest import (
+    TARGET_DIR,
     dbt_cli_resource,
     dbt_env,
     dbt_project,
@@ -102,7 +103,7 @@ def dbt_models(
             ),
             context=context,
             # One target folder keeps dbt's partial parsing between runs.
-            target_path=dbt_project.target_path,
+            target_path=TARGET_DIR,
         )
         yield from invocation.stream()
 
