@@ -1,6 +1,9 @@
 """The loader: real DuckDB files, incremental and idempotent loads, one transaction per source.
 
-Expected counts are worked out by hand from the files each test writes.
+Expected counts are worked out by hand from the files each test writes. Every test runs
+twice: with the files read in the test's process, and with the files of every load of two or
+more files parsed by two worker processes (as the raw assets do when there is enough to
+read), where the same expectations must hold.
 """
 
 from __future__ import annotations
@@ -11,12 +14,23 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from prm_warehouse.raw import loader
 from prm_warehouse.raw.loader import RawLoadError, load_all, load_source, load_warehouse
 from prm_warehouse.raw.readers import RawInputError
 
 FIXTURES = Path(__file__).parent / "fixtures" / "raw_inputs"
 LOADED_AT = dt.datetime(2026, 4, 2, 6, 0, tzinfo=dt.UTC)
 EVENTS_HEADER = "event_id,deal_id,status,changed_at,changed_by_user_id\n"
+
+
+@pytest.fixture(autouse=True, params=["in process", "in workers"])
+def parsed(request, monkeypatch, tmp_path: Path):
+    if request.param == "in workers":
+        monkeypatch.setattr(loader, "PARALLEL_MIN_BYTES", 0)
+        monkeypatch.setattr(loader, "DEFAULT_WORKERS", 2)
+    yield request.param
+    # No worker's scratch folder is left beside the warehouse, whatever the test did.
+    assert sorted(tmp_path.rglob(".prm-load-*")) == []
 
 
 @pytest.fixture

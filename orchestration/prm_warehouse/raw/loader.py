@@ -61,6 +61,9 @@ FileStatus = Literal["loaded", "reloaded", "unchanged"]
 _CHUNK = "_prm_raw_chunk"
 
 ENV_LOAD_WORKERS = "PRM_LOAD_WORKERS"
+# Worker processes of a load that does not say: none, so that a caller's script needs no
+# main guard (the raw assets pass ``load_workers()``).
+DEFAULT_WORKERS = 1
 # Below this many bytes to parse, a source is read in the loading process: starting workers
 # and copying their tables would cost more than it saves.
 PARALLEL_MIN_BYTES = 16 * 1024 * 1024
@@ -609,14 +612,15 @@ def load_source(
     *,
     loaded_at: dt.datetime | None = None,
     chunk_rows: int = CHUNK_ROWS,
-    workers: int = 1,
+    workers: int | None = None,
 ) -> LoadReport:
     """Load every new or changed file of one source, in one transaction.
 
-    With ``workers`` above 1, that many spawned processes parse the files when there is
-    enough to parse (see the module's docstring). Spawned processes import the caller's
-    main module again, so a script that passes it must guard its entry point with
-    ``if __name__ == "__main__":`` (the command line, Dagster and pytest do).
+    With ``workers`` above 1 (default ``DEFAULT_WORKERS``), that many spawned processes
+    parse the files when there is enough to parse (see the module's docstring). Spawned
+    processes import the caller's main module again, so a script that passes it must guard
+    its entry point with ``if __name__ == "__main__":`` (the command line, Dagster and
+    pytest do).
 
     Raises ``RawInputError`` (a file cannot be read) or ``RawLoadError`` (a file cannot be
     written); either way the transaction is rolled back and the warehouse is unchanged.
@@ -631,6 +635,7 @@ def load_source(
         logger.warning("raw.%s: skipped %s: %s", src.name, skipped.file_name, skipped.reason)
     report = LoadReport(source=src.name, skipped=list(discovery.skipped))
     known = _known_digests(con, src)
+    workers = DEFAULT_WORKERS if workers is None else workers
     con.execute("begin transaction")
     try:
         plans = [_plan_file(f, landing, known) for f in discovery.files]
@@ -673,7 +678,7 @@ def load_all(
     sources: Iterable[Source | str] | None = None,
     loaded_at: dt.datetime | None = None,
     chunk_rows: int = CHUNK_ROWS,
-    workers: int = 1,
+    workers: int | None = None,
 ) -> list[LoadReport]:
     """Load every source in contract order (one transaction per source)."""
     chosen = SOURCES if sources is None else sources
@@ -692,7 +697,7 @@ def load_warehouse(
     sources: Iterable[Source | str] | None = None,
     loaded_at: dt.datetime | None = None,
     chunk_rows: int = CHUNK_ROWS,
-    workers: int = 1,
+    workers: int | None = None,
 ) -> list[LoadReport]:
     """Open the warehouse file, load the sources, close the file again."""
     Path(warehouse_path).parent.mkdir(parents=True, exist_ok=True)
