@@ -38,13 +38,12 @@ def test_the_key_follows_what_dbt_parses_and_not_the_as_of_date(monkeypatch) -> 
     # The next day's build: same project, same warehouse, a new as-of date.
     monkeypatch.setenv("PRM_AS_OF_DATE", "2026-11-01")
     assert parse_key() == key
-    # Another warehouse, another thread count, back-fill vars: each is another parse.
+    # Another warehouse, another thread count: each is another parse.
     monkeypatch.setenv("PRM_WAREHOUSE_PATH", "/srv/prm/two.duckdb")
     other_warehouse = parse_key()
     monkeypatch.setenv("PRM_DBT_THREADS", "1")
     other_threads = parse_key()
-    with_vars = parse_key(dbt_vars_arg(backfill_start="2026-10-01", backfill_end="2026-10-31"))
-    assert len({key, other_warehouse, other_threads, with_vars}) == 4
+    assert len({key, other_warehouse, other_threads}) == 3
 
 
 def test_vars_are_passed_only_for_a_back_fill() -> None:

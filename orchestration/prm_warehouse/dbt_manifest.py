@@ -114,14 +114,14 @@ PARSED_FILES = (DBT_PROJECT_DIR / "dbt_project.yml", DBT_PROJECT_DIR / "profiles
 PARSE_KEY_FILE = "prm_parse_key.txt"
 
 
-def parse_key(vars_arg: Sequence[str] = ()) -> str:
+def parse_key() -> str:
     """A digest of everything the manifest depends on, so an unchanged project is not parsed.
 
     Covers the content of every project file dbt parses, the installed dbt version, the
-    vars, the profile's environment (the warehouse path and thread count go into dbt's own
+    profile's environment (the warehouse path and thread count go into dbt's own
     partial-parse key) and every other ``PRM_`` and ``DBT_`` variable. The as-of date is
     left out on purpose: it changes no model, seed or test, and the build's own dbt
-    invocation re-parses the few models that read it.
+    invocation re-parses the few models that read it. The refresh passes no vars.
     """
     digest = hashlib.sha256()
     files = [*PARSED_FILES]
@@ -137,7 +137,7 @@ def parse_key(vars_arg: Sequence[str] = ()) -> str:
         for name, value in os.environ.items()
         if name.startswith(("PRM_", "DBT_")) and name != ENV_AS_OF_DATE
     )
-    digest.update(json.dumps([installed_version("dbt-core"), list(vars_arg), environment]).encode())
+    digest.update(json.dumps([installed_version("dbt-core"), environment]).encode())
     return digest.hexdigest()
 
 
