@@ -159,3 +159,21 @@ def test_workers_exit_when_the_loading_process_is_killed(tmp_path, landing):
     while any(_alive(pid) for pid in workers) and time.monotonic() < deadline:
         time.sleep(0.2)
     assert not any(_alive(pid) for pid in workers)
+
+
+def test_scratch_files_of_a_killed_load_go_with_the_next_load(tmp_path, landing):
+    # What a load killed while its workers wrote would leave beside the warehouse.
+    stale = tmp_path / ".prm-load-warehouse.duckdb-k1ll3d"
+    stale.mkdir()
+    (stale / "part_00000.duckdb").write_bytes(b"half written")
+    other_warehouse = tmp_path / ".prm-load-other.duckdb-k1ll3d"  # not this warehouse's
+    other_warehouse.mkdir()
+    put(landing, "courses", "courses_20260401.csv", COURSES_HEADER + "K01,入門,3,true\n")
+    put(landing, "courses", "courses_20260402.csv", COURSES_HEADER + "K02,応用,5,false\n")
+    connection = duckdb.connect(str(tmp_path / "warehouse.duckdb"))
+    try:
+        report = load_source(connection, "courses", landing, loaded_at=LOADED_AT, workers=2)
+    finally:
+        connection.close()
+    assert report.rows_loaded == 2
+    assert sorted(p.name for p in tmp_path.glob(".prm-load-*")) == [other_warehouse.name]

@@ -32,6 +32,7 @@ import threading
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from glob import escape as glob_escape
 from pathlib import Path
 from typing import Any, Literal
 
@@ -474,15 +475,25 @@ def _discard_pool() -> None:
     _pool = None
 
 
-def _scratch_root(con: duckdb.DuckDBPyConnection) -> str:
-    """Beside the warehouse file (same disk, same space limits); the temp folder in memory."""
+def _new_scratch_folder(con: duckdb.DuckDBPyConnection) -> str:
+    """A new folder for the workers' scratch files, beside the warehouse file.
+
+    Beside the warehouse: same disk, same space limits (the temp folder for a warehouse in
+    memory). Its name starts with the warehouse's file name; a folder of that name left by a
+    load that was killed goes first (only one load writes a warehouse at a time).
+    """
     row = con.execute(
         "select path from duckdb_databases() where database_name = current_database()"
     ).fetchone()
     path = row[0] if row else None
-    if path and path != ":memory:":
-        return os.path.dirname(os.path.abspath(path))
-    return tempfile.gettempdir()
+    if not path or path == ":memory:":
+        return tempfile.mkdtemp(prefix=".prm-load-memory-")
+    warehouse = Path(os.path.abspath(path))
+    prefix = f".prm-load-{warehouse.name}-"
+    for stale in warehouse.parent.glob(f"{glob_escape(prefix)}*"):
+        logger.info("removing %s, left by a load that did not finish", stale)
+        shutil.rmtree(stale, ignore_errors=True)
+    return tempfile.mkdtemp(prefix=prefix, dir=warehouse.parent)
 
 
 def _copy_part(con: duckdb.DuckDBPyConnection, landing: LandingFile, part_path: str) -> None:
@@ -533,7 +544,7 @@ def _load_files_in_parallel(
     quarantine and manifest are those of a load in one process. The first file that fails
     stops the load with its own error; the scratch files go either way.
     """
-    scratch = tempfile.mkdtemp(prefix=".prm-load-", dir=_scratch_root(con))
+    scratch = _new_scratch_folder(con)
     pool = _worker_pool(workers)
     parts: dict[int, tuple[str, concurrent.futures.Future[_ParsedPart]]] = {}
     try:
