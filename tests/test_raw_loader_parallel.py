@@ -177,3 +177,19 @@ def test_scratch_files_of_a_killed_load_go_with_the_next_load(tmp_path, landing)
         connection.close()
     assert report.rows_loaded == 2
     assert sorted(p.name for p in tmp_path.glob(".prm-load-*")) == [other_warehouse.name]
+
+
+def test_a_bad_worker_count_stops_the_command_before_anything_runs(tmp_path):
+    from click.testing import CliRunner
+
+    from prm_warehouse.cli import main
+
+    env = {
+        "PRM_LOAD_WORKERS": "abc",
+        "PRM_LANDING_DIR": str(tmp_path / "landing"),
+        "PRM_WAREHOUSE_PATH": str(tmp_path / "warehouse.duckdb"),
+    }
+    result = CliRunner().invoke(main, ["build"], env=env)
+    assert result.exit_code == 1
+    assert "PRM_LOAD_WORKERS='abc' is not a whole number of at least 1" in result.output
+    assert not (tmp_path / "warehouse.duckdb").exists()

@@ -26,7 +26,10 @@ def _is_default_sample(landing_dir: Path) -> bool:
 
 
 def _settings() -> Settings:
+    from .raw.loader import load_workers
+
     try:
+        load_workers()  # read by every raw asset: a bad value fails here, once
         return Settings.from_env()
     except ValueError as exc:
         raise click.ClickException(str(exc)) from exc
