@@ -51,3 +51,23 @@ def test_a_missing_serving_copy_is_never_up_to_date(tmp_path: Path) -> None:
     inputs = fingerprint.build_fingerprint(settings)
     fingerprint.record(settings, inputs, run_id="run-1")
     assert not fingerprint.is_up_to_date(settings, inputs)
+
+
+def test_a_file_rewritten_with_its_old_size_and_modification_time_is_a_change(
+    tmp_path: Path,
+) -> None:
+    import os
+
+    settings = _settings(tmp_path)
+    partners = sorted((settings.landing_dir / "partners").iterdir())[-1]
+    before = fingerprint.build_fingerprint(settings)
+    stat = partners.stat()
+    # A corrected export of the same length, its modification time set back as `cp -p`,
+    # `rsync -t` or unzip do: only the status-change time tells.
+    data = partners.read_bytes()
+    corrected = data.replace(b"P0", b"Q0", 1)
+    assert corrected != data and len(corrected) == len(data)
+    partners.write_bytes(corrected)
+    os.utime(partners, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+    assert partners.stat().st_mtime_ns == stat.st_mtime_ns
+    assert fingerprint.build_fingerprint(settings) != before

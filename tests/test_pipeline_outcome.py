@@ -49,3 +49,23 @@ def test_a_failed_blocking_check_stops_downstream_and_is_reported() -> None:
     assert outcome.reasons()[0] == (
         "check no_logins_today on raw/logins failed (ERROR): 0 logins on 2026-10-31"
     )
+
+
+def test_a_failure_raised_by_the_asset_is_reported_by_its_description() -> None:
+    @dg.asset(key=["raw", "deal_status_events"])
+    def deal_status_events() -> None:
+        try:
+            b"\x81".decode("cp932")
+        except UnicodeDecodeError as exc:
+            raise dg.Failure(
+                description="raw.deal_status_events: deal_status_events_20261031.csv: cannot "
+                "decode the file"
+            ) from exc
+
+    outcome = outcome_of(_run(deal_status_events))
+
+    # The description names the file; the innermost error (the decode error) does not.
+    assert outcome.reasons() == [
+        "step raw__deal_status_events: raw.deal_status_events: "
+        "deal_status_events_20261031.csv: cannot decode the file"
+    ]

@@ -413,3 +413,18 @@ def test_a_failure_in_a_later_chunk_undoes_the_earlier_chunks(landing, con):
     assert con.execute("select course_id, _file_name from raw.courses").fetchall() == [
         ("K01", "courses_20260401.csv"),
     ]
+
+
+def test_a_json_export_that_is_not_utf8_fails_and_is_never_read_as_cp932(landing, con):
+    good = '{"event_id":"L1","user_id":"U1","occurred_at":"2026-04-01T10:00:00+09:00"}\n'
+    put(landing, "logins", "logins_20260401.jsonl", good)
+    # One byte that is not UTF-8 in an id; as CP932 the line would read as a strange id.
+    bad = good.replace("L1", "L2").encode().replace(b'"U1"', b'"U\xff1"')
+    put(landing, "logins", "logins_20260402.jsonl", bad)
+    with pytest.raises(
+        RawInputError,
+        match=r"logins_20260402\.jsonl: cannot decode the file: "
+        r"not UTF-8 .*JSON exports are UTF-8",
+    ):
+        load_source(con, "logins", landing, loaded_at=LOADED_AT)
+    assert con.execute("select count(*) from raw.logins").fetchone() == (0,)

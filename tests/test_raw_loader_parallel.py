@@ -104,9 +104,12 @@ def test_small_loads_stay_in_the_loading_process(landing, monkeypatch):
 
 
 def test_load_workers_setting():
-    assert load_workers({"PRM_LOAD_WORKERS": "3"}) == 3
+    cores = os.cpu_count() or 1
+    assert load_workers({}) == cores
     assert load_workers({"PRM_LOAD_WORKERS": " 1 "}) == 1
-    assert load_workers({}) >= 1
+    assert load_workers({"PRM_LOAD_WORKERS": str(cores)}) == cores
+    # More workers than cores only cost memory: one per core at most.
+    assert load_workers({"PRM_LOAD_WORKERS": str(cores + 997)}) == cores
     for bad in ("0", "two", "-1", "1.5"):
         with pytest.raises(ValueError, match="PRM_LOAD_WORKERS"):
             load_workers({"PRM_LOAD_WORKERS": bad})

@@ -37,7 +37,12 @@ daily_build_schedule = dg.ScheduleDefinition(
 
 
 def landing_fingerprint(landing_dir: Path) -> tuple[str, int]:
-    """A digest of the landing files' names, sizes and modification times, and their count."""
+    """A digest of the landing files' names, sizes and change times, and their count.
+
+    Change times are the modification time and the inode's status-change time: tools that
+    keep a file's modification time when they write it (``cp -p``, ``rsync -t``, unzip) still
+    set the status-change time, which no tool can set back.
+    """
     digest = hashlib.sha256()
     count = 0
     for source in SOURCES:
@@ -48,7 +53,10 @@ def landing_fingerprint(landing_dir: Path) -> tuple[str, int]:
             if not path.is_file():
                 continue
             stat = path.stat()
-            digest.update(f"{source.name}/{path.name}|{stat.st_size}|{stat.st_mtime_ns}\n".encode())
+            digest.update(
+                f"{source.name}/{path.name}|{stat.st_size}|{stat.st_mtime_ns}|{stat.st_ctime_ns}"
+                "\n".encode()
+            )
             count += 1
     return digest.hexdigest(), count
 

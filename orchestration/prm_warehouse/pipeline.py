@@ -82,8 +82,16 @@ def _check_failure(evaluation: dg.AssetCheckEvaluation) -> CheckFailure:
 
 
 def _root_cause(event: dg.DagsterEvent) -> str:
-    """The innermost error message of a failed step: the user's error, not Dagster's wrapper."""
-    error = event.step_failure_data.error if event.step_failure_data else None
+    """The user's error of a failed step, not Dagster's wrapper.
+
+    The description of a ``dg.Failure`` the asset raised (it names the file and the cause),
+    otherwise the innermost error of the chain.
+    """
+    failure = event.step_failure_data
+    user_failure = failure.user_failure_data if failure else None
+    if user_failure is not None and (user_failure.description or "").strip():
+        return user_failure.description.strip().splitlines()[0]
+    error = failure.error if failure else None
     if error is None:
         return event.message or "failed"
     while error.cause is not None:

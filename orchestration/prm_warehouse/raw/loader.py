@@ -45,12 +45,14 @@ from .readers import (
     Discovery,
     LandingFile,
     ParsedFile,
+    RawInputError,
     SkippedFile,
     check_inside_landing,
     detect_encoding,
     discover_files,
     file_digest,
     read_file_chunks,
+    utf8_only,
 )
 from .schema import create_raw_tables
 
@@ -319,7 +321,9 @@ def _load_file(
         return _report(plan)
     started = time.perf_counter()
     landing = plan.landing
-    encoding = detect_encoding(landing.path, str(landing.path))
+    encoding = detect_encoding(
+        landing.path, str(landing.path), only_utf8=utf8_only(landing.file_format)
+    )
     if plan.previous is not None:
         _delete_file(con, SOURCES_BY_NAME[landing.source], landing.file_name)
     rows_loaded, rows_quarantined = _write_chunks(
@@ -382,14 +386,20 @@ def _finish_file(
 def load_workers(environ: dict[str, str] | None = None) -> int:
     """How many worker processes the raw assets let parse a source's files.
 
-    ``PRM_LOAD_WORKERS``; default one per core. ``1`` reads every file in the loading process.
+    ``PRM_LOAD_WORKERS``; default and at most one per core. ``1`` reads every file in the
+    loading process.
     """
     env = os.environ if environ is None else environ
     value = (env.get(ENV_LOAD_WORKERS) or "").strip()
+    cores = max(1, os.cpu_count() or 1)
     if not value:
-        return max(1, os.cpu_count() or 1)
+        return cores
     if not value.isdigit() or int(value) < 1:
         raise ValueError(f"{ENV_LOAD_WORKERS}={value!r} is not a whole number of at least 1")
+    if int(value) > cores:
+        # Parsing is CPU-bound: more workers than cores only cost memory and start-up.
+        logger.warning("%s=%s: using %d, one per core", ENV_LOAD_WORKERS, value, cores)
+        return cores
     return int(value)
 
 
@@ -414,7 +424,7 @@ def _parse_into_part(
     """Worker: read one landing file into the raw tables of a new scratch DuckDB file."""
     started = time.perf_counter()
     path = check_inside_landing(landing.path, landing_dir)
-    encoding = detect_encoding(path, str(landing.path))
+    encoding = detect_encoding(path, str(landing.path), only_utf8=utf8_only(landing.file_format))
     # One DuckDB thread: the worker's cost is Python parsing, and the cores are shared.
     con = duckdb.connect(part_path, config={"threads": 1})
     try:
@@ -569,6 +579,9 @@ def _load_files_in_parallel(
             part, future = parts[index]
             try:
                 parsed = future.result()
+            except (RawInputError, RawLoadError) as exc:
+                # The worker's message names the file and the cause; its traceback is noise.
+                raise type(exc)(str(exc)) from None
             except concurrent.futures.process.BrokenProcessPool as exc:
                 _discard_pool()
                 raise RawLoadError(

@@ -217,8 +217,16 @@ def check_inside_landing(path: str | Path, landing_dir: str | Path) -> Path:
 # --------------------------------------------------------------------------- decoding
 
 
-def decode(data: bytes, label: str) -> tuple[str, str]:
-    """(text, encoding): UTF-8 with BOM, UTF-8, else CP932; ``RawInputError`` otherwise."""
+def utf8_only(file_format: str) -> bool:
+    """JSON exports are UTF-8 by the contract; only CSV may also be CP932."""
+    return file_format.lower() != "csv"
+
+
+def decode(data: bytes, label: str, *, only_utf8: bool = False) -> tuple[str, str]:
+    """(text, encoding): UTF-8 with BOM, UTF-8, else CP932; ``RawInputError`` otherwise.
+
+    With ``only_utf8`` (JSON exports), bytes that are not UTF-8 are never read as CP932.
+    """
     if data.startswith(codecs.BOM_UTF8):
         try:
             return data[len(codecs.BOM_UTF8) :].decode("utf-8"), "utf-8-sig"
@@ -229,6 +237,10 @@ def decode(data: bytes, label: str) -> tuple[str, str]:
     try:
         return data.decode("utf-8"), "utf-8"
     except UnicodeDecodeError as utf8_error:
+        if only_utf8:
+            raise RawInputError(
+                f"{label}: cannot decode the file: not UTF-8 ({utf8_error}); JSON exports are UTF-8"
+            ) from utf8_error
         try:
             return data.decode("cp932"), "cp932"
         except UnicodeDecodeError as cp932_error:
@@ -850,7 +862,7 @@ class _Lines:
         return line
 
 
-def detect_encoding(path: str | Path, label: str | None = None) -> str:
+def detect_encoding(path: str | Path, label: str | None = None, *, only_utf8: bool = False) -> str:
     """The file's encoding as ``decode`` would choose it, read in blocks (not held whole).
 
     ``RawInputError`` (the same message ``decode`` gives) when no encoding fits.
@@ -859,7 +871,10 @@ def detect_encoding(path: str | Path, label: str | None = None) -> str:
     try:
         with open(path, "rb") as handle:
             head = handle.read(len(codecs.BOM_UTF8))
-        candidates = ("utf-8-sig",) if head == codecs.BOM_UTF8 else ("utf-8", "cp932")
+        if head == codecs.BOM_UTF8:
+            candidates: tuple[str, ...] = ("utf-8-sig",)
+        else:
+            candidates = ("utf-8",) if only_utf8 else ("utf-8", "cp932")
         for encoding in candidates:
             decoder = codecs.getincrementaldecoder(encoding)()
             try:
@@ -870,7 +885,8 @@ def detect_encoding(path: str | Path, label: str | None = None) -> str:
             except UnicodeDecodeError:
                 continue
             return encoding
-        decode(Path(path).read_bytes(), label)  # raises with the whole file's positions
+        # raises with the whole file's positions
+        decode(Path(path).read_bytes(), label, only_utf8=only_utf8)
     except OSError as exc:
         raise RawInputError(f"{label}: cannot read the file ({exc})") from exc
     raise RawInputError(f"{label}: cannot decode the file")  # pragma: no cover
@@ -1353,7 +1369,9 @@ def read_file_chunks(
     path = check_inside_landing(landing_file.path, landing_dir)
     label = str(landing_file.path)
     parser, split = _chunk_parser(landing_file.file_format, label)
-    encoding = encoding or detect_encoding(path, label)
+    encoding = encoding or detect_encoding(
+        path, label, only_utf8=utf8_only(landing_file.file_format)
+    )
     source = SOURCES_BY_NAME[landing_file.source]
     blocks = _text_blocks(path, encoding, label, sha256)
     return parser(
@@ -1397,7 +1415,7 @@ def parse_bytes(
     label = label or file_name
     fmt = (file_format or file_name.rsplit(".", 1)[-1]).lower()
     _chunk_parser(fmt, label)
-    text, encoding = decode(data, label)
+    text, encoding = decode(data, label, only_utf8=utf8_only(fmt))
     chunks = parse_text_chunks(
         src,
         file_name,
@@ -1418,7 +1436,7 @@ def read_file(
     """
     path = check_inside_landing(landing_file.path, landing_dir)
     label = str(landing_file.path)
-    encoding = detect_encoding(path, label)
+    encoding = detect_encoding(path, label, only_utf8=utf8_only(landing_file.file_format))
     source = SOURCES_BY_NAME[landing_file.source]
     chunks = read_file_chunks(landing_file, landing_dir, encoding=encoding, chunk_rows=chunk_rows)
     return _merge(source, landing_file.file_name, encoding, chunks)
