@@ -69,3 +69,25 @@ def test_a_failure_raised_by_the_asset_is_reported_by_its_description() -> None:
         "step raw__deal_status_events: raw.deal_status_events: "
         "deal_status_events_20261031.csv: cannot decode the file"
     ]
+
+
+def test_a_warning_of_a_dbt_test_says_how_many_rows_fail() -> None:
+    @dg.asset(key=["intermediate", "int_reference_violations"])
+    def violations() -> None:
+        return None
+
+    # What dagster-dbt reports for a dbt test of severity warn: no description, a count.
+    @dg.asset_check(asset=violations)
+    def int_reference_violations_is_empty() -> dg.AssetCheckResult:
+        return dg.AssetCheckResult(
+            passed=False,
+            severity=dg.AssetCheckSeverity.WARN,
+            metadata={"dagster_dbt/failed_row_count": 8},
+        )
+
+    outcome = outcome_of(_run(violations, checks=[int_reference_violations_is_empty]))
+
+    assert outcome.success
+    assert [(w.check, w.description) for w in outcome.warned_checks] == [
+        ("int_reference_violations_is_empty", "8 rows fail this dbt test")
+    ]

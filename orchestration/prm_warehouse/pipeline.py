@@ -73,11 +73,18 @@ def project_instance() -> dg.DagsterInstance:
 
 
 def _check_failure(evaluation: dg.AssetCheckEvaluation) -> CheckFailure:
+    description = (evaluation.description or "").strip()
+    if not description:
+        # A dbt test reports its failing rows as metadata, not as a description.
+        failing = evaluation.metadata.get("dagster_dbt/failed_row_count")
+        count = getattr(failing, "value", failing)
+        if count is not None:
+            description = f"{count} rows fail this dbt test"
     return CheckFailure(
         asset=evaluation.asset_key.to_user_string(),
         check=evaluation.check_name,
         severity=evaluation.severity.value,
-        description=evaluation.description or "",
+        description=description,
     )
 
 
