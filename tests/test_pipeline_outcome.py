@@ -1,5 +1,7 @@
 """What a build reports when it fails: the user's error and the failed check, not a wrapper."""
 
+import os
+
 import dagster as dg
 
 from prm_warehouse.pipeline import outcome_of
@@ -91,3 +93,41 @@ def test_a_warning_of_a_dbt_test_says_how_many_rows_fail() -> None:
     assert [(w.check, w.description) for w in outcome.warned_checks] == [
         ("int_reference_violations_is_empty", "8 rows fail this dbt test")
     ]
+
+
+def test_a_run_left_started_by_a_killed_build_is_marked_failed() -> None:
+    import socket
+    import subprocess
+    import sys
+
+    from dagster._core.storage.dagster_run import DagsterRun
+
+    from prm_warehouse.pipeline import TAG_HOST, TAG_PID, fail_abandoned_runs
+
+    ended = subprocess.Popen([sys.executable, "-c", "pass"])
+    ended.wait()  # a process id that no longer runs
+    host = socket.gethostname()
+    with dg.DagsterInstance.ephemeral() as instance:
+
+        def started(run_id: str, pid: int, on_host: str) -> None:
+            instance.add_run(
+                DagsterRun(
+                    job_name="build_warehouse",
+                    run_id=run_id,
+                    status=dg.DagsterRunStatus.STARTED,
+                    tags={TAG_PID: str(pid), TAG_HOST: on_host},
+                )
+            )
+
+        started("killed", ended.pid, host)
+        started("running-here", os.getppid(), host)  # this test's parent: alive
+        started("elsewhere", ended.pid, "another-machine")
+
+        assert fail_abandoned_runs(instance) == ["killed"]
+
+        statuses = {run.run_id: run.status for run in instance.get_runs()}
+    assert statuses == {
+        "killed": dg.DagsterRunStatus.FAILURE,
+        "running-here": dg.DagsterRunStatus.STARTED,
+        "elsewhere": dg.DagsterRunStatus.STARTED,
+    }

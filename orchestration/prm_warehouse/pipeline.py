@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import os
+import socket
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -70,6 +71,48 @@ def project_instance() -> dg.DagsterInstance:
             config.write_bytes(project_config.read_bytes())
         os.environ["DAGSTER_HOME"] = os.fspath(DAGSTER_HOME_DIR)
     return dg.DagsterInstance.get()
+
+
+# Tags of a build run: which process on which machine runs it (see fail_abandoned_runs).
+TAG_PID = "prm/pid"
+TAG_HOST = "prm/host"
+
+
+def _process_is_gone(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:  # a process of another user has that id now
+        return False
+    return False
+
+
+def fail_abandoned_runs(instance: dg.DagsterInstance) -> list[str]:
+    """Mark as failed the build runs whose process on this machine ended mid-run (killed).
+
+    Such a run stays STARTED for ever, and the run queue (one warehouse-writing run at a
+    time, ``dagster.yaml``) would count it as running and never launch another. Called with
+    the warehouse write lock held, when no build of this machine can be running.
+    """
+    host = socket.gethostname()
+    abandoned = []
+    for run in instance.get_runs(
+        filters=dg.RunsFilter(statuses=[dg.DagsterRunStatus.STARTED], tags={TAG_HOST: host})
+    ):
+        pid = run.tags.get(TAG_PID, "")
+        if pid.isdigit() and int(pid) != os.getpid() and _process_is_gone(int(pid)):
+            instance.report_run_failed(
+                run, message=f"the process running it (pid {pid}) ended without finishing"
+            )
+            abandoned.append(run.run_id)
+    if abandoned:
+        logger.warning(
+            "%d run(s) left STARTED by a build that was killed marked as failed: %s",
+            len(abandoned),
+            ", ".join(abandoned),
+        )
+    return abandoned
 
 
 def _check_failure(evaluation: dg.AssetCheckEvaluation) -> CheckFailure:
@@ -172,10 +215,13 @@ def run_build(
         from .definitions import build_definitions  # imported late: it loads the manifest
 
         job = build_definitions(settings).resolve_job_def("build_warehouse")
+        instance = instance if instance is not None else project_instance()
+        fail_abandoned_runs(instance)
         result = job.execute_in_process(
             run_config=run_config,
-            instance=instance if instance is not None else project_instance(),
+            instance=instance,
             raise_on_error=False,
+            tags={TAG_PID: str(os.getpid()), TAG_HOST: socket.gethostname()},
         )
     outcome = outcome_of(result)
     logger.info(
