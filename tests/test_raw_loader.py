@@ -428,3 +428,19 @@ def test_a_json_export_that_is_not_utf8_fails_and_is_never_read_as_cp932(landing
     ):
         load_source(con, "logins", landing, loaded_at=LOADED_AT)
     assert con.execute("select count(*) from raw.logins").fetchone() == (0,)
+
+
+def test_a_utf8_csv_with_a_damaged_byte_is_refused_and_never_read_as_cp932(landing, con):
+    header = "event_id,deal_id,status,changed_at,changed_by_user_id\n"
+    rows = "".join(f"E{n},D{n},提案済み,2026-04-01 10:00:00,U{n}\n" for n in range(1, 8))
+    last = b"E9,D\xff9,\xe5\xa4\xb1\xe6\xb3\xa8,2026-04-01 11:00:00,\n"  # 0xFF, then UTF-8 失注
+    damaged = (header + rows).encode() + last
+    put(landing, "deal_status_events", "deal_status_events_20260401.csv", damaged)
+    # 7 rows of 4 Japanese characters each come first (28 > 20), then line 9 has 0xFF.
+    with pytest.raises(
+        RawInputError,
+        match=r"deal_status_events_20260401\.csv: a damaged UTF-8 file: line 9 .*is not "
+        r"UTF-8, after 28 characters that were; not read as CP932",
+    ):
+        load_source(con, "deal_status_events", landing, loaded_at=LOADED_AT)
+    assert con.execute("select count(*) from raw.deal_status_events").fetchone() == (0,)

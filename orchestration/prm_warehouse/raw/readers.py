@@ -783,6 +783,9 @@ def _typed_columns(
 
 CHUNK_ROWS = 100_000
 BLOCK_BYTES = 4 * 1024 * 1024
+# A file whose first bytes that are not UTF-8 come after this many non-ASCII characters that
+# were is UTF-8 with a damaged byte: CP932 text is almost never valid UTF-8 for so long.
+DAMAGED_UTF8_MIN_CHARACTERS = 20
 
 
 def _split_universal(text: str, final: bool) -> tuple[list[str], str]:
@@ -877,12 +880,28 @@ def detect_encoding(path: str | Path, label: str | None = None, *, only_utf8: bo
             candidates = ("utf-8",) if only_utf8 else ("utf-8", "cp932")
         for encoding in candidates:
             decoder = codecs.getincrementaldecoder(encoding)()
+            read = 0  # bytes decoded before the current block
+            non_ascii = 0  # characters beyond ASCII decoded so far
+            line_breaks = 0
+            block = b""
             try:
                 with open(path, "rb") as handle:
                     while block := handle.read(BLOCK_BYTES):
-                        decoder.decode(block)
+                        text = decoder.decode(block)
+                        non_ascii += len(text) - len(text.encode("ascii", "ignore"))
+                        line_breaks += text.count("\n")
+                        read += len(block)
                 decoder.decode(b"", True)
-            except UnicodeDecodeError:
+            except UnicodeDecodeError as exc:
+                before = block[: max(exc.start, 0)]  # the failing block up to the bad byte
+                text = before.decode(encoding, "ignore")
+                non_ascii += len(text) - len(text.encode("ascii", "ignore"))
+                if encoding == "utf-8" and non_ascii >= DAMAGED_UTF8_MIN_CHARACTERS:
+                    line = line_breaks + before.count(b"\n") + 1
+                    raise RawInputError(
+                        f"{label}: a damaged UTF-8 file: line {line} (byte {read + len(before)}) "
+                        f"is not UTF-8, after {non_ascii} characters that were; not read as CP932"
+                    ) from exc
                 continue
             return encoding
         # raises with the whole file's positions
