@@ -4,7 +4,8 @@ The loaders, the sample-data generator, the dbt sources and the test fixtures al
 this one description. Column kinds decide how a delivered value is parsed and what the
 column's type is in the `raw` schema:
 
-- ``id``: identifier, kept as text exactly as delivered (never cast to a number);
+- ``id``: identifier, kept as text as delivered but for surrounding white space (never cast
+  to a number: leading zeros stay);
 - ``text``: free text, trimmed;
 - ``timestamp``: an instant, stored as UTC-aware ``timestamptz``; CSV values carry no
   offset and are Japan time, JSON values carry an offset;

@@ -398,9 +398,14 @@ def load_workers(environ: dict[str, str] | None = None) -> int:
         raise ValueError(f"{ENV_LOAD_WORKERS}={value!r} is not a whole number of at least 1")
     if int(value) > cores:
         # Parsing is CPU-bound: more workers than cores only cost memory and start-up.
-        logger.warning("%s=%s: using %d, one per core", ENV_LOAD_WORKERS, value, cores)
+        if value not in _capped_worker_settings:  # said once, not by every raw asset
+            _capped_worker_settings.add(value)
+            logger.warning("%s=%s: using %d, one per core", ENV_LOAD_WORKERS, value, cores)
         return cores
     return int(value)
+
+
+_capped_worker_settings: set[str] = set()
 
 
 @dataclass(frozen=True)
