@@ -107,7 +107,7 @@ def build(ctx: click.Context, full_refresh: bool) -> None:
     from . import fingerprint
     from .pipeline import landing_has_exports, run_build
     from .sample_data import WINDOW_END, generate_landing
-    from .summary import render_input_problems, render_summary
+    from .summary import render_input_problems, render_skipped_inputs, render_summary
 
     settings = _settings()
     if not landing_has_exports(settings.landing_dir):
@@ -151,6 +151,9 @@ def build(ctx: click.Context, full_refresh: bool) -> None:
     fingerprint.record(settings, inputs, outcome.run_id)
     click.echo(render_summary(settings.serving_path))
     click.echo(render_input_problems(settings.warehouse_path))
+    skipped = render_skipped_inputs(settings.landing_dir)
+    if skipped:
+        click.echo(skipped)
 
 
 @main.command()

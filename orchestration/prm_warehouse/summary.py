@@ -157,3 +157,24 @@ def render_input_problems(warehouse: Path) -> str:
             f"(intermediate.int_reference_violations): {listed(violations)}",
         ]
     )
+
+
+def render_skipped_inputs(landing_dir: Path) -> str:
+    """Landing entries the loaders did not read: files not named as the contract says, and
+    folders that are no source. Empty when there are none."""
+    from .raw.contract import SOURCES
+    from .raw.readers import discover_files
+
+    lines = []
+    known = {source.name for source in SOURCES}
+    for entry in sorted(landing_dir.iterdir()) if landing_dir.is_dir() else []:
+        if entry.name.startswith("."):
+            continue
+        if entry.name not in known:
+            lines.append(f"  {entry.name}: not a source folder ({', '.join(sorted(known))})")
+    for source in SOURCES:
+        for skipped in discover_files(landing_dir, source).skipped:
+            lines.append(f"  {source.name}/{skipped.file_name}: {skipped.reason}")
+    if not lines:
+        return ""
+    return "\n".join([f"Not read from the landing folder ({len(lines)}):", *lines])
