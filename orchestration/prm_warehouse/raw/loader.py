@@ -310,6 +310,11 @@ def _report(
     )
 
 
+def _encoding_of(landing: LandingFile, path: Path) -> str:
+    """UTF-8 (with or without BOM) or, for CSV only, CP932; ``RawInputError`` otherwise."""
+    return detect_encoding(path, str(landing.path), only_utf8=utf8_only(landing.file_format))
+
+
 def _load_file(
     con: duckdb.DuckDBPyConnection,
     plan: _PlannedFile,
@@ -321,9 +326,7 @@ def _load_file(
         return _report(plan)
     started = time.perf_counter()
     landing = plan.landing
-    encoding = detect_encoding(
-        landing.path, str(landing.path), only_utf8=utf8_only(landing.file_format)
-    )
+    encoding = _encoding_of(landing, landing.path)
     if plan.previous is not None:
         _delete_file(con, SOURCES_BY_NAME[landing.source], landing.file_name)
     rows_loaded, rows_quarantined = _write_chunks(
@@ -429,7 +432,7 @@ def _parse_into_part(
     """Worker: read one landing file into the raw tables of a new scratch DuckDB file."""
     started = time.perf_counter()
     path = check_inside_landing(landing.path, landing_dir)
-    encoding = detect_encoding(path, str(landing.path), only_utf8=utf8_only(landing.file_format))
+    encoding = _encoding_of(landing, path)
     # One DuckDB thread: the worker's cost is Python parsing, and the cores are shared.
     con = duckdb.connect(part_path, config={"threads": 1})
     try:

@@ -888,15 +888,18 @@ def detect_encoding(path: str | Path, label: str | None = None, *, only_utf8: bo
                 with open(path, "rb") as handle:
                     while block := handle.read(BLOCK_BYTES):
                         text = decoder.decode(block)
-                        non_ascii += len(text) - len(text.encode("ascii", "ignore"))
-                        line_breaks += text.count("\n")
-                        read += len(block)
+                        if encoding == "utf-8":  # only a UTF-8 failure is judged by them
+                            non_ascii += len(text) - len(text.encode("ascii", "ignore"))
+                            line_breaks += text.count("\n")
+                            read += len(block)
                 decoder.decode(b"", True)
             except UnicodeDecodeError as exc:
+                if encoding != "utf-8":
+                    continue
                 before = block[: max(exc.start, 0)]  # the failing block up to the bad byte
                 text = before.decode(encoding, "ignore")
                 non_ascii += len(text) - len(text.encode("ascii", "ignore"))
-                if encoding == "utf-8" and non_ascii >= DAMAGED_UTF8_MIN_CHARACTERS:
+                if non_ascii >= DAMAGED_UTF8_MIN_CHARACTERS:
                     line = line_breaks + before.count(b"\n") + 1
                     raise RawInputError(
                         f"{label}: a damaged UTF-8 file: line {line} (byte {read + len(before)}) "
