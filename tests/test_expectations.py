@@ -73,7 +73,8 @@ def build_warehouse(path: Path, files: Files, quarantine: list[tuple[str, str, i
                     values = [row.get(column) for column in source.column_names]
                     con.execute(sql, [*values, name, export_date_of(name), first_line + offset])
                 con.execute(
-                    "insert into raw._load_manifest "
+                    "insert into raw._load_manifest (source, file_name, export_date, sha256, "
+                    "size_bytes, encoding, rows_loaded, rows_quarantined, loaded_at) "
                     "values (?, ?, ?, 'sha', 1, 'utf-8', ?, ?, now())",
                     [
                         source.name,

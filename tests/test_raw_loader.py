@@ -9,6 +9,7 @@ read), where the same expectations must hold.
 from __future__ import annotations
 
 import datetime as dt
+import os
 from pathlib import Path
 
 import duckdb
@@ -129,6 +130,69 @@ def test_loading_twice_changes_nothing(landing, con):
     assert (second.files_seen, second.files_loaded, second.files_unchanged) == (1, 0, 1)
     assert second.rows_loaded == 0
     assert snapshot(con, "deal_status_events") == before
+
+
+@pytest.fixture
+def digests(monkeypatch) -> list[str]:
+    """The names of the files the loader reads to compute a digest, in order."""
+    read: list[str] = []
+    real_digest = loader.file_digest
+
+    def counting_digest(path, label=None):
+        read.append(Path(path).name)
+        return real_digest(path, label)
+
+    monkeypatch.setattr(loader, "file_digest", counting_digest)
+    return read
+
+
+def test_a_file_not_written_since_its_load_is_not_read_again(landing, con, digests):
+    name = "deal_status_events_20260401.csv"
+    path = put(
+        landing,
+        "deal_status_events",
+        name,
+        EVENTS_HEADER + "E1,D1,提案済み,2026-04-01 10:00:00,U1\n",
+    )
+    load_source(con, "deal_status_events", landing, loaded_at=LOADED_AT)
+    assert digests == [name]
+
+    second = load_source(con, "deal_status_events", landing, loaded_at=LOADED_AT)
+    assert second.files_unchanged == 1
+    assert digests == [name]  # not read: size, times and inode as recorded
+
+    # Touched (new modification time), same bytes: read, found unchanged, stat recorded.
+    os.utime(path, ns=(path.stat().st_atime_ns, path.stat().st_mtime_ns + 10**9))
+    third = load_source(con, "deal_status_events", landing, loaded_at=LOADED_AT)
+    assert third.files_unchanged == 1
+    assert digests == [name, name]
+    load_source(con, "deal_status_events", landing, loaded_at=LOADED_AT)
+    assert digests == [name, name]
+
+    # New bytes of the same size with the old modification time put back: the inode change
+    # time still differs, so the file is read and reloaded.
+    before = path.stat()
+    path.write_text(EVENTS_HEADER + "E1,D1,提案合意,2026-04-01 10:00:00,U1\n", newline="")
+    assert path.stat().st_size == before.st_size
+    os.utime(path, ns=(before.st_atime_ns, before.st_mtime_ns))
+    fourth = load_source(con, "deal_status_events", landing, loaded_at=LOADED_AT)
+    assert (fourth.files_loaded, fourth.files_reloaded) == (1, 1)
+    assert con.execute("select status from raw.deal_status_events").fetchall() == [("提案合意",)]
+
+
+def test_a_manifest_without_file_stats_is_upgraded_in_place(landing, con, digests):
+    name = "deal_status_events_20260401.csv"
+    put(landing, "deal_status_events", name, EVENTS_HEADER + "E1,D1,失注,2026-04-01 10:00:00,\n")
+    load_source(con, "deal_status_events", landing, loaded_at=LOADED_AT)
+    # As a warehouse written before the manifest had the column.
+    con.execute("alter table raw._load_manifest drop column file_stat")
+
+    again = load_source(con, "deal_status_events", landing, loaded_at=LOADED_AT)
+    assert again.files_unchanged == 1
+    assert digests == [name, name]  # read once more to compare, then its stat is recorded
+    assert con.execute("select count(file_stat) from raw._load_manifest").fetchone() == (1,)
+    load_source(con, "deal_status_events", landing, loaded_at=LOADED_AT)
+    assert digests == [name, name]
 
 
 def test_duplicate_event_in_two_files_is_kept_twice(landing, con):

@@ -97,7 +97,7 @@ def test_small_loads_stay_in_the_loading_process(landing, monkeypatch):
     assert not loader._worth_parallel(new[:1], 2)
     assert not loader._worth_parallel(new, 1)
     # Once the first file is loaded, only the second is left to parse: no workers for it.
-    known = {new[0].landing.file_name: new[0].sha256}
+    known = {new[0].landing.file_name: loader._KnownFile(new[0].sha256, new[0].size_bytes, None)}
     later = [loader._plan_file(f, landing, known) for f in found]
     assert [p.status for p in later] == ["unchanged", "loaded"]
     assert not loader._worth_parallel(later, 2)

@@ -389,3 +389,47 @@ def _check_context(warehouse_path: Path):
     return dg.build_asset_check_context(
         resources={"warehouse": WarehouseResource(warehouse_path=str(warehouse_path))}
     )
+
+
+def _kpi_mart(con: duckdb.DuckDBPyConnection, rows: list[tuple]) -> None:
+    con.execute("create schema if not exists marts")
+    con.execute(
+        "create or replace table marts.fct_kpi_monthly (kpi_key varchar, month_start date, "
+        "scope_type varchar, scope_id varchar, value double)"
+    )
+    con.executemany("insert into marts.fct_kpi_monthly values (?, ?, ?, ?, ?)", rows)
+
+
+def _latest(con: duckdb.DuckDBPyConnection) -> list[tuple]:
+    return con.execute(
+        "select month_start, value, is_month_closed, publication_id "
+        "from published.kpi_monthly_latest order by month_start"
+    ).fetchall()
+
+
+def test_the_latest_figures_follow_every_publication_without_ranking_the_history(tmp_path):
+    may, june = dt.date(2026, 5, 1), dt.date(2026, 6, 1)
+    with duckdb.connect(str(tmp_path / "warehouse.duckdb")) as con:
+        _kpi_mart(con, [("deals_registered", APRIL, "programme", "all", 1.0),
+                        ("deals_registered", may, "programme", "all", 2.0)])  # fmt: skip
+        restatement.record_publication(con, AS_OF, publication_id="p1")
+        # May grows to 3 in the next day's build; April is unchanged.
+        _kpi_mart(con, [("deals_registered", APRIL, "programme", "all", 1.0),
+                        ("deals_registered", may, "programme", "all", 3.0)])  # fmt: skip
+        second = restatement.record_publication(con, dt.date(2026, 5, 11), publication_id="p2")
+        assert second.rows_recorded == 1
+        # June opens: May closes with its value unchanged (recorded as closed), June is new.
+        _kpi_mart(con, [("deals_registered", APRIL, "programme", "all", 1.0),
+                        ("deals_registered", may, "programme", "all", 3.0),
+                        ("deals_registered", june, "programme", "all", 1.5)])  # fmt: skip
+        third = restatement.record_publication(con, dt.date(2026, 6, 1), publication_id="p3")
+        assert third.rows_recorded == 2
+
+        expected = [(APRIL, 1.0, True, "p1"), (may, 3.0, True, "p3"), (june, 1.5, False, "p3")]
+        assert _latest(con) == expected
+        assert con.execute("select count(*) from published.kpi_monthly_history").fetchone() == (5,)
+
+        # A warehouse whose publications predate the table gets it filled from the history.
+        con.execute("drop table published.kpi_monthly_latest")
+        restatement.ensure_published_tables(con)
+        assert _latest(con) == expected

@@ -1,3 +1,7 @@
+{#- A table, not a view: the tests of this model and the models that read it would each
+    pick the newest snapshot out of every delivered one again. -#}
+{{ config(materialized='table') }}
+
 with
 
 source as (

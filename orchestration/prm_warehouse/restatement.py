@@ -12,6 +12,9 @@ published figures are recorded, outside dbt's schemas, in the warehouse file:
   value changed since the last recorded one, or when its month has closed since then; so
   the latest row of a figure with ``is_month_closed`` is the value published for the
   closed month.
+- ``published.kpi_monthly_latest``: the latest recorded row of every figure, kept with the
+  history in the same transaction, so a publication compares the mart with one row per
+  figure instead of ranking the whole history;
 - ``published.kpi_restatement_log`` and its copy ``marts.kpi_restatement_report`` (for BI
   tools): every declared restatement that went through, old and new value side by side.
 
@@ -49,6 +52,7 @@ DECLARATIONS_TABLE = "seeds.kpi_restatements"
 PUBLISHED_SCHEMA = "published"
 PUBLICATIONS_TABLE = f"{PUBLISHED_SCHEMA}.kpi_publications"
 HISTORY_TABLE = f"{PUBLISHED_SCHEMA}.kpi_monthly_history"
+LATEST_TABLE = f"{PUBLISHED_SCHEMA}.kpi_monthly_latest"
 RESTATEMENT_LOG_TABLE = f"{PUBLISHED_SCHEMA}.kpi_restatement_log"
 REPORT_TABLE = "marts.kpi_restatement_report"
 GUARDED_SCOPE_TYPES = ("programme", "partner")
@@ -127,6 +131,22 @@ def ensure_published_tables(con: duckdb.DuckDBPyConnection) -> None:
     )
     con.execute(
         f"""
+        create table if not exists {LATEST_TABLE} (
+            kpi_key varchar not null,
+            month_start date not null,
+            scope_type varchar not null,
+            scope_id varchar not null,
+            value double,
+            is_month_closed boolean not null,
+            publication_id varchar not null,
+            published_at timestamptz not null,
+            primary key (kpi_key, month_start, scope_type, scope_id)
+        )
+        """
+    )
+    _fill_latest_from_history(con)
+    con.execute(
+        f"""
         create table if not exists {RESTATEMENT_LOG_TABLE} (
             kpi_key varchar not null,
             month_start date not null,
@@ -139,6 +159,27 @@ def ensure_published_tables(con: duckdb.DuckDBPyConnection) -> None:
             old_publication_id varchar not null,
             detected_at timestamptz not null
         )
+        """
+    )
+
+
+def _fill_latest_from_history(con: duckdb.DuckDBPyConnection) -> None:
+    """Fill the latest figures from the history when it is empty and the history is not
+    (a warehouse whose publications were recorded before the table existed)."""
+    latest_rows = con.execute(f"select count(*) from {LATEST_TABLE}").fetchone()
+    if latest_rows and latest_rows[0]:
+        return
+    con.execute(
+        f"""
+        insert into {LATEST_TABLE}
+        select
+            kpi_key, month_start, scope_type, scope_id, value, is_month_closed,
+            publication_id, published_at
+        from {HISTORY_TABLE}
+        qualify row_number() over (
+            partition by kpi_key, month_start, scope_type, scope_id
+            order by published_at desc, publication_id desc
+        ) = 1
         """
     )
 
@@ -344,16 +385,7 @@ def record_publication(
             with
 
             latest as (
-                select * from (
-                    select
-                        history.*,
-                        row_number() over (
-                            partition by kpi_key, month_start, scope_type, scope_id
-                            order by published_at desc, publication_id desc
-                        ) as recency
-                    from {HISTORY_TABLE} as history
-                ) as ranked
-                where recency = 1
+                select * from {LATEST_TABLE}
             ),
 
             figures as (
@@ -400,6 +432,12 @@ def record_publication(
             f"select count(*) from {HISTORY_TABLE} where publication_id = ?", [publication_id]
         ).fetchone()
         rows_recorded = int(row[0]) if row else 0
+        con.execute(
+            f"insert or replace into {LATEST_TABLE} "
+            "select kpi_key, month_start, scope_type, scope_id, value, is_month_closed, "
+            f"publication_id, published_at from {HISTORY_TABLE} where publication_id = ?",
+            [publication_id],
+        )
         con.execute(
             f"insert into {PUBLICATIONS_TABLE} values (?, ?, ?, ?, ?)",
             [publication_id, published_at, as_of_date, as_of_month, rows_recorded],

@@ -1,5 +1,10 @@
 -- Content views and downloads on or before the as-of date, with the material's type and
 -- industry and the viewer's firm. An event with no action counts as a view.
+--
+-- A view: DuckDB joins the events with the two small snapshots in a fraction of the time
+-- it takes to write millions of rows, and each model that reads this one needs only some
+-- of its rows and columns.
+{{ config(materialized='view') }}
 
 with
 

@@ -35,23 +35,48 @@ approached_deals as (
         and {{ prm_warehouse.jst_date('approach_entered_at') }} <= {{ as_of }}
 ),
 
-talk_script_views as (
+-- The deals and the talk-script views of each person in time order; a view at the same
+-- instant as an approach sorts first (it counts). For each deal, the person's latest view
+-- at or before its approach, carried forward over that order.
+owner_timeline as (
     select
         individual_id,
-        occurred_at
+        occurred_at as happened_at,
+        0 as is_approach,
+        cast(null as {{ dbt.type_string() }}) as deal_id,
+        occurred_at as viewed_at
     from content_views
     where is_view and is_talk_script
+    union all
+    select
+        individual_id,
+        approach_entered_at as happened_at,
+        1 as is_approach,
+        deal_id,
+        cast(null as {{ dbt.type_timestamp() }}) as viewed_at
+    from approached_deals
+),
+
+latest_views as (
+    select
+        deal_id,
+        happened_at as approach_entered_at,
+        is_approach,
+        max(viewed_at) over (
+            partition by individual_id
+            order by happened_at, is_approach
+            rows between unbounded preceding and current row
+        ) as latest_viewed_at
+    from owner_timeline
 ),
 
 deals_viewed_before as (
-    select distinct approached_deals.deal_id
-    from approached_deals
-    inner join talk_script_views
-        on
-            approached_deals.individual_id = talk_script_views.individual_id
-            and talk_script_views.occurred_at
-            > {{ dbt.dateadd('day', -30, 'approached_deals.approach_entered_at') }}
-            and approached_deals.approach_entered_at >= talk_script_views.occurred_at
+    select distinct deal_id
+    from latest_views
+    where
+        is_approach = 1
+        and latest_viewed_at
+        > {{ dbt.dateadd('day', -30, 'approach_entered_at') }}
 ),
 
 grouped_deals as (

@@ -3,8 +3,10 @@
 ``load_source`` compares every file of a source with the load manifest (sha256 per
 ``(source, file_name)``): an unchanged file is skipped, a new file is inserted, and a
 re-delivered file with new content replaces the rows and quarantine records it brought
-before. All of it happens inside one transaction per source, so a file that cannot be
-read leaves the warehouse exactly as it was, and the error names that file.
+before. A file whose size, times and inode are those recorded when it was loaded
+(``file_stat_key``) is not read again to compute its digest. All of it happens inside one
+transaction per source, so a file that cannot be read leaves the warehouse exactly as it
+was, and the error names that file.
 
 A file is read and inserted chunk by chunk (``CHUNK_ROWS`` lines at a time, one bulk
 insert from a data frame per chunk), so memory does not grow with the file; every chunk
@@ -228,17 +230,21 @@ def _delete_file(con: duckdb.DuckDBPyConnection, source: Source, file_name: str)
 
 
 def _record_manifest(
-    con: duckdb.DuckDBPyConnection, source: Source, report: FileReport, loaded_at: dt.datetime
+    con: duckdb.DuckDBPyConnection,
+    source: Source,
+    report: FileReport,
+    loaded_at: dt.datetime,
+    file_stat: str,
 ) -> None:
     con.execute(
         f"insert into {_table(MANIFEST_TABLE)} "
         "(source, file_name, export_date, sha256, size_bytes, encoding, rows_loaded, "
-        "rows_quarantined, loaded_at) values (?, ?, ?, ?, ?, ?, ?, ?, ?) "
+        "rows_quarantined, loaded_at, file_stat) values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
         "on conflict (source, file_name) do update set "
         "export_date = excluded.export_date, sha256 = excluded.sha256, "
         "size_bytes = excluded.size_bytes, encoding = excluded.encoding, "
         "rows_loaded = excluded.rows_loaded, rows_quarantined = excluded.rows_quarantined, "
-        "loaded_at = excluded.loaded_at",
+        "loaded_at = excluded.loaded_at, file_stat = excluded.file_stat",
         [
             source.name,
             report.file_name,
@@ -249,16 +255,48 @@ def _record_manifest(
             report.rows_loaded,
             report.rows_quarantined,
             loaded_at,
+            file_stat,
         ],
     )
 
 
-def _known_digests(con: duckdb.DuckDBPyConnection, source: Source) -> dict[str, str]:
+def _record_file_stat(
+    con: duckdb.DuckDBPyConnection, source: Source, file_name: str, file_stat: str
+) -> None:
+    con.execute(
+        f"update {_table(MANIFEST_TABLE)} set file_stat = ? where source = ? and file_name = ?",
+        [file_stat, source.name, file_name],
+    )
+
+
+@dataclass(frozen=True)
+class _KnownFile:
+    """What the load manifest holds of a file loaded before."""
+
+    sha256: str
+    size_bytes: int
+    file_stat: str | None
+
+
+def _known_files(con: duckdb.DuckDBPyConnection, source: Source) -> dict[str, _KnownFile]:
     rows = con.execute(
-        f"select file_name, sha256 from {_table(MANIFEST_TABLE)} where source = ?",
+        f"select file_name, sha256, size_bytes, file_stat from {_table(MANIFEST_TABLE)} "
+        "where source = ?",
         [source.name],
     ).fetchall()
-    return dict(rows)
+    return {name: _KnownFile(sha256, size, stat) for name, sha256, size, stat in rows}
+
+
+def file_stat_key(path: Path) -> str:
+    """Size, modification and inode change times (ns) and inode of a file, as one string.
+
+    A file whose key equals the one recorded when it was loaded has not been written since:
+    rewriting a file, even with its old size and modification time restored, changes its
+    inode change time, which no tool can set back. Such a file is not read again to compute
+    its digest.
+    """
+    stat = path.stat()
+    return f"{stat.st_size}:{stat.st_mtime_ns}:{stat.st_ctime_ns}:{stat.st_dev}:{stat.st_ino}"
 
 
 @dataclass(frozen=True)
@@ -270,6 +308,8 @@ class _PlannedFile:
     size_bytes: int
     previous: str | None  # None when the file was never loaded
     digest_seconds: float
+    file_stat: str  # file_stat_key, taken before the file was read
+    stat_recorded: bool  # the manifest holds this file_stat already
 
     @property
     def unchanged(self) -> bool:
@@ -282,12 +322,31 @@ class _PlannedFile:
         return "reloaded" if self.previous is not None else "loaded"
 
 
-def _plan_file(landing: LandingFile, landing_dir: Path, known: dict[str, str]) -> _PlannedFile:
+def _plan_file(
+    landing: LandingFile, landing_dir: Path, known: dict[str, _KnownFile]
+) -> _PlannedFile:
     started = time.perf_counter()
     path = check_inside_landing(landing.path, landing_dir)
+    try:
+        stat_key = file_stat_key(path)
+    except OSError as exc:
+        raise RawInputError(f"{landing.path}: cannot read the file ({exc})") from exc
+    before = known.get(landing.file_name)
+    if before is not None and before.file_stat == stat_key:
+        # not written since it was loaded: its recorded digest still holds
+        return _PlannedFile(
+            landing, before.sha256, before.size_bytes, before.sha256, 0.0, stat_key, True
+        )
     digest, size_bytes = file_digest(path, str(landing.path))
-    previous = known.get(landing.file_name)
-    return _PlannedFile(landing, digest, size_bytes, previous, time.perf_counter() - started)
+    return _PlannedFile(
+        landing,
+        digest,
+        size_bytes,
+        before.sha256 if before is not None else None,
+        time.perf_counter() - started,
+        stat_key,
+        False,
+    )
 
 
 def _report(
@@ -323,7 +382,7 @@ def _load_file(
     chunk_rows: int,
 ) -> FileReport:
     if plan.unchanged:
-        return _report(plan)
+        return _unchanged(con, plan)
     started = time.perf_counter()
     landing = plan.landing
     encoding = _encoding_of(landing, landing.path)
@@ -366,13 +425,22 @@ def _write_chunks(
     return rows_loaded, rows_quarantined
 
 
+def _unchanged(con: duckdb.DuckDBPyConnection, plan: _PlannedFile) -> FileReport:
+    """An unchanged file: nothing loaded; its stat key recorded if the manifest lacks it."""
+    if not plan.stat_recorded:
+        source = SOURCES_BY_NAME[plan.landing.source]
+        _record_file_stat(con, source, plan.landing.file_name, plan.file_stat)
+    return _report(plan)
+
+
 def _finish_file(
     con: duckdb.DuckDBPyConnection,
     plan: _PlannedFile,
     report: FileReport,
     loaded_at: dt.datetime,
 ) -> FileReport:
-    _record_manifest(con, SOURCES_BY_NAME[plan.landing.source], report, loaded_at)
+    source = SOURCES_BY_NAME[plan.landing.source]
+    _record_manifest(con, source, report, loaded_at, plan.file_stat)
     logger.info(
         "raw.%s: %s %s: %d rows loaded, %d rows quarantined (%s, %.2fs)",
         plan.landing.source,
@@ -582,7 +650,7 @@ def _load_files_in_parallel(
         reports: list[FileReport] = []
         for index, plan in enumerate(plans):
             if plan.unchanged:
-                reports.append(_report(plan))
+                reports.append(_unchanged(con, plan))
                 continue
             part, future = parts[index]
             try:
@@ -666,7 +734,7 @@ def load_source(
     for skipped in discovery.skipped:
         logger.warning("raw.%s: skipped %s: %s", src.name, skipped.file_name, skipped.reason)
     report = LoadReport(source=src.name, skipped=list(discovery.skipped))
-    known = _known_digests(con, src)
+    known = _known_files(con, src)
     workers = DEFAULT_WORKERS if workers is None else workers
     con.execute("begin transaction")
     try:

@@ -47,9 +47,15 @@ create table if not exists {RAW_SCHEMA}.{MANIFEST_TABLE} (
     rows_loaded bigint not null,
     rows_quarantined bigint not null,
     loaded_at timestamptz not null,
+    file_stat varchar,
     primary key (source, file_name)
 )
 """
+
+# Added after the first release: warehouses created before it get the column here.
+MANIFEST_MIGRATIONS = (
+    f"alter table {RAW_SCHEMA}.{MANIFEST_TABLE} add column if not exists file_stat varchar",
+)
 
 
 def create_raw_tables(con: duckdb.DuckDBPyConnection) -> None:
@@ -59,3 +65,5 @@ def create_raw_tables(con: duckdb.DuckDBPyConnection) -> None:
         con.execute(raw_table_ddl(source))
     con.execute(QUARANTINE_DDL)
     con.execute(MANIFEST_DDL)
+    for migration in MANIFEST_MIGRATIONS:
+        con.execute(migration)
