@@ -6,7 +6,7 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
-from prm_warehouse.dagster_storage import PooledSqliteEventLogStorage
+from prm_warehouse.dagster_storage import KEPT_ENGINES, PooledSqliteEventLogStorage
 from prm_warehouse.settings import PROJECT_ROOT
 
 STOCK_SQLITE_CONFIG = """
@@ -110,3 +110,17 @@ def test_one_connection_per_database_file_is_kept_with_relaxed_sync(tmp_path, mo
                 assert conn.exec_driver_sql("pragma synchronous").scalar() == 1
                 assert conn.exec_driver_sql("pragma journal_mode").scalar() == "wal"
         assert dbapi_connections[0] is dbapi_connections[1]
+
+
+def test_a_process_keeps_at_most_a_few_database_files_open(tmp_path, monkeypatch):
+    home = _project_home(tmp_path, monkeypatch)
+    with dg.DagsterInstance.from_config(str(home)) as instance:
+        storage = instance.event_log_storage
+        assert isinstance(storage, PooledSqliteEventLogStorage)
+        runs = [_run_small_job(instance) for _ in range(KEPT_ENGINES + 2)]
+        # the index and the newest runs; the two oldest runs' files were closed
+        assert len(storage._engines) == KEPT_ENGINES
+        assert {"index", runs[-1]} <= set(storage._engines)
+        assert runs[0] not in storage._engines and runs[1] not in storage._engines
+        # a closed run is opened again when read
+        assert _event_counts(instance, runs[0])["ASSET_MATERIALIZATION"] == 2

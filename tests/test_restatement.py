@@ -428,6 +428,12 @@ def test_the_latest_figures_follow_every_publication_without_ranking_the_history
         expected = [(APRIL, 1.0, True, "p1"), (may, 3.0, True, "p3"), (june, 1.5, False, "p3")]
         assert _latest(con) == expected
         assert con.execute("select count(*) from published.kpi_monthly_history").fetchone() == (5,)
+        # one latest row per figure
+        counts = con.execute(
+            "select count(*) from published.kpi_monthly_latest "
+            "group by kpi_key, month_start, scope_type, scope_id"
+        ).fetchall()
+        assert counts == [(1,), (1,), (1,)]
 
         # A warehouse whose publications predate the table gets it filled from the history.
         con.execute("drop table published.kpi_monthly_latest")

@@ -15,6 +15,7 @@ new connection each time.
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -38,11 +39,17 @@ def _relaxed_sync(dbapi_connection, _connection_record) -> None:
     cursor.close()
 
 
+# Database files (the index and the newest runs) whose engine a process keeps open. A build
+# writes to two; a long-running `dagster dev` that shows many runs closes the oldest.
+KEPT_ENGINES = 8
+
+
 class PooledSqliteEventLogStorage(SqliteEventLogStorage):
-    """``SqliteEventLogStorage`` with one engine per shard, kept for the process."""
+    """``SqliteEventLogStorage`` with one engine per shard, kept for the process (at most
+    ``KEPT_ENGINES``, the least recently used closed first)."""
 
     def __init__(self, base_dir: str, inst_data: ConfigurableClassData | None = None):
-        self._engines: dict[str, Engine] = {}
+        self._engines: OrderedDict[str, Engine] = OrderedDict()
         self._tables_seen: set[str] = set()
         super().__init__(base_dir, inst_data=inst_data)
 
@@ -52,7 +59,9 @@ class PooledSqliteEventLogStorage(SqliteEventLogStorage):
 
     def _engine(self, shard: str) -> Engine:
         engine = self._engines.get(shard)
-        if engine is None:
+        if engine is not None:
+            self._engines.move_to_end(shard)
+        else:
             engine = db.create_engine(
                 self.conn_string_for_shard(shard),
                 poolclass=SingletonThreadPool,
@@ -60,6 +69,9 @@ class PooledSqliteEventLogStorage(SqliteEventLogStorage):
             )
             db.event.listen(engine, "connect", _relaxed_sync)
             self._engines[shard] = engine
+            while len(self._engines) > KEPT_ENGINES:
+                _, oldest = self._engines.popitem(last=False)
+                oldest.dispose()
         return engine
 
     def has_table(self, table_name: str) -> bool:

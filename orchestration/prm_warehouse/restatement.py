@@ -139,11 +139,13 @@ def ensure_published_tables(con: duckdb.DuckDBPyConnection) -> None:
             value double,
             is_month_closed boolean not null,
             publication_id varchar not null,
-            published_at timestamptz not null,
-            primary key (kpi_key, month_start, scope_type, scope_id)
+            published_at timestamptz not null
         )
         """
     )
+    # One row per (kpi_key, month_start, scope_type, scope_id), kept so by
+    # record_publication. No primary key: maintaining its index made the first publication
+    # (3.5M figures at 1x) take 6.7 s instead of 0.5 s.
     _fill_latest_from_history(con)
     con.execute(
         f"""
@@ -181,6 +183,33 @@ def _fill_latest_from_history(con: duckdb.DuckDBPyConnection) -> None:
             order by published_at desc, publication_id desc
         ) = 1
         """
+    )
+
+
+def _replace_latest(con: duckdb.DuckDBPyConnection, publication_id: str) -> None:
+    """Make the rows recorded by a publication the latest of their figures."""
+    recorded = f"select * from {HISTORY_TABLE} where publication_id = $publication_id"
+    con.execute(
+        f"""
+        delete from {LATEST_TABLE} as latest
+        using ({recorded}) as recorded
+        where
+            latest.kpi_key = recorded.kpi_key
+            and latest.month_start = recorded.month_start
+            and latest.scope_type = recorded.scope_type
+            and latest.scope_id = recorded.scope_id
+        """,
+        {"publication_id": publication_id},
+    )
+    con.execute(
+        f"""
+        insert into {LATEST_TABLE}
+        select
+            kpi_key, month_start, scope_type, scope_id, value, is_month_closed,
+            publication_id, published_at
+        from ({recorded}) as recorded
+        """,
+        {"publication_id": publication_id},
     )
 
 
@@ -432,12 +461,7 @@ def record_publication(
             f"select count(*) from {HISTORY_TABLE} where publication_id = ?", [publication_id]
         ).fetchone()
         rows_recorded = int(row[0]) if row else 0
-        con.execute(
-            f"insert or replace into {LATEST_TABLE} "
-            "select kpi_key, month_start, scope_type, scope_id, value, is_month_closed, "
-            f"publication_id, published_at from {HISTORY_TABLE} where publication_id = ?",
-            [publication_id],
-        )
+        _replace_latest(con, publication_id)
         con.execute(
             f"insert into {PUBLICATIONS_TABLE} values (?, ?, ?, ?, ?)",
             [publication_id, published_at, as_of_date, as_of_month, rows_recorded],
