@@ -100,6 +100,21 @@ def _format(value: float | None) -> str:
     return f"{value:g}"
 
 
+# The columns of a recorded figure, in the history and in the latest figures.
+_RECORDED_FIGURE_NAMES = (
+    "kpi_key, month_start, scope_type, scope_id, value, is_month_closed, "
+    "publication_id, published_at"
+)
+_RECORDED_FIGURE_COLUMNS = """kpi_key varchar not null,
+            month_start date not null,
+            scope_type varchar not null,
+            scope_id varchar not null,
+            value double,
+            is_month_closed boolean not null,
+            publication_id varchar not null,
+            published_at timestamptz not null"""
+
+
 def ensure_published_tables(con: duckdb.DuckDBPyConnection) -> None:
     """Create the schema and tables of the published record when missing."""
     con.execute(f"create schema if not exists {PUBLISHED_SCHEMA}")
@@ -117,14 +132,7 @@ def ensure_published_tables(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(
         f"""
         create table if not exists {HISTORY_TABLE} (
-            kpi_key varchar not null,
-            month_start date not null,
-            scope_type varchar not null,
-            scope_id varchar not null,
-            value double,
-            is_month_closed boolean not null,
-            publication_id varchar not null,
-            published_at timestamptz not null,
+            {_RECORDED_FIGURE_COLUMNS},
             primary key (kpi_key, month_start, scope_type, scope_id, publication_id)
         )
         """
@@ -132,14 +140,7 @@ def ensure_published_tables(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(
         f"""
         create table if not exists {LATEST_TABLE} (
-            kpi_key varchar not null,
-            month_start date not null,
-            scope_type varchar not null,
-            scope_id varchar not null,
-            value double,
-            is_month_closed boolean not null,
-            publication_id varchar not null,
-            published_at timestamptz not null
+            {_RECORDED_FIGURE_COLUMNS}
         )
         """
     )
@@ -174,10 +175,7 @@ def _fill_latest_from_history(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(
         f"""
         insert into {LATEST_TABLE}
-        select
-            kpi_key, month_start, scope_type, scope_id, value, is_month_closed,
-            publication_id, published_at
-        from {HISTORY_TABLE}
+        select {_RECORDED_FIGURE_NAMES} from {HISTORY_TABLE}
         qualify row_number() over (
             partition by kpi_key, month_start, scope_type, scope_id
             order by published_at desc, publication_id desc
@@ -204,10 +202,7 @@ def _replace_latest(con: duckdb.DuckDBPyConnection, publication_id: str) -> None
     con.execute(
         f"""
         insert into {LATEST_TABLE}
-        select
-            kpi_key, month_start, scope_type, scope_id, value, is_month_closed,
-            publication_id, published_at
-        from ({recorded}) as recorded
+        select {_RECORDED_FIGURE_NAMES} from ({recorded}) as recorded
         """,
         {"publication_id": publication_id},
     )
