@@ -8,6 +8,7 @@ from pathlib import Path
 import dagster as dg
 
 from .raw.contract import SOURCES
+from .raw.readers import file_stat_key
 from .settings import Settings
 
 BUILD_JOB_NAME = "build_warehouse"
@@ -37,12 +38,8 @@ daily_build_schedule = dg.ScheduleDefinition(
 
 
 def landing_fingerprint(landing_dir: Path) -> tuple[str, int]:
-    """A digest of the landing files' names, sizes and change times, and their count.
-
-    Change times are the modification time and the inode's status-change time: tools that
-    keep a file's modification time when they write it (``cp -p``, ``rsync -t``, unzip) still
-    set the status-change time, which no tool can set back.
-    """
+    """A digest of the landing files' names and stat keys (``file_stat_key``: size, change
+    times, inode), and their count."""
     digest = hashlib.sha256()
     count = 0
     for source in SOURCES:
@@ -52,11 +49,7 @@ def landing_fingerprint(landing_dir: Path) -> tuple[str, int]:
         for path in sorted(folder.iterdir()):
             if not path.is_file():
                 continue
-            stat = path.stat()
-            digest.update(
-                f"{source.name}/{path.name}|{stat.st_size}|{stat.st_mtime_ns}|{stat.st_ctime_ns}"
-                "\n".encode()
-            )
+            digest.update(f"{source.name}/{path.name}|{file_stat_key(path)}\n".encode())
             count += 1
     return digest.hexdigest(), count
 

@@ -53,6 +53,7 @@ from .readers import (
     detect_encoding,
     discover_files,
     file_digest,
+    file_stat_key,
     read_file_chunks,
     utf8_only,
 )
@@ -285,18 +286,6 @@ def _known_files(con: duckdb.DuckDBPyConnection, source: Source) -> dict[str, _K
         [source.name],
     ).fetchall()
     return {name: _KnownFile(sha256, size, stat) for name, sha256, size, stat in rows}
-
-
-def file_stat_key(path: Path) -> str:
-    """Size, modification and inode change times (ns) and inode of a file, as one string.
-
-    A file whose key equals the one recorded when it was loaded has not been written since:
-    rewriting a file, even with its old size and modification time restored, changes its
-    inode change time, which no tool can set back. Such a file is not read again to compute
-    its digest.
-    """
-    stat = path.stat()
-    return f"{stat.st_size}:{stat.st_mtime_ns}:{stat.st_ctime_ns}:{stat.st_dev}:{stat.st_ino}"
 
 
 @dataclass(frozen=True)

@@ -914,6 +914,20 @@ def detect_encoding(path: str | Path, label: str | None = None, *, only_utf8: bo
     raise RawInputError(f"{label}: cannot decode the file")  # pragma: no cover
 
 
+def file_stat_key(path: Path) -> str:
+    """Size, modification and inode change times (ns), device and inode of a file, as one
+    string.
+
+    A file whose key equals the one recorded earlier has not been written since: rewriting a
+    file, even with its old size and modification time restored (``cp -p``, ``rsync -t``,
+    unzip, ``touch -d``), changes its inode change time, which no tool can set back. The
+    loader does not read such a file again to compute its digest, and a build whose landing
+    files all have their recorded keys has nothing new.
+    """
+    stat = path.stat()
+    return f"{stat.st_size}:{stat.st_mtime_ns}:{stat.st_ctime_ns}:{stat.st_dev}:{stat.st_ino}"
+
+
 def file_digest(path: str | Path, label: str | None = None) -> tuple[str, int]:
     """(sha256 hex digest, size in bytes) of a file, read in blocks."""
     digest = hashlib.sha256()
