@@ -636,6 +636,10 @@ def _pause_for_test(stage: str, temp: Path) -> None:
     if not marker_name:
         return
     marker = Path(marker_name)
-    marker.write_text(str(temp), encoding="utf-8")
+    # Written whole under another name, then renamed: a test that sees the marker reads
+    # the full path, never a half-written file.
+    partial = marker.with_name(marker.name + ".partial")
+    partial.write_text(str(temp), encoding="utf-8")
+    os.replace(partial, marker)
     while marker.exists():
         time.sleep(0.05)
