@@ -53,7 +53,8 @@ def test_out_of_range_score_blocks_the_build_and_keeps_the_marts(
     assert (
         "check gx_raw_quiz_attempts on raw/quiz_attempts failed (ERROR): suite raw_quiz_attempts: "
         "expect_column_pair_values_a_to_be_greater_than_b(max_score, score) failed for 1 row "
-        "in quiz_attempts_20261031_fix.csv (lines 2) [error]"
+        "in quiz_attempts_20261031_fix.csv (lines 2) (wanted: a score never exceeds its quiz's "
+        "max_score) [error]"
     ) in outcome.reasons()
     # the blocking check stopped dbt and the publication in the same run
     assert "raw/quiz_attempts" in outcome.materialized

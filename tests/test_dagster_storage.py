@@ -7,6 +7,7 @@ import dagster as dg
 import pytest
 
 from prm_warehouse.dagster_storage import KEPT_ENGINES, PooledSqliteEventLogStorage
+from prm_warehouse.pipeline import project_instance
 from prm_warehouse.settings import PROJECT_ROOT
 
 STOCK_SQLITE_CONFIG = """
@@ -124,3 +125,26 @@ def test_a_process_keeps_at_most_a_few_database_files_open(tmp_path, monkeypatch
         assert runs[0] not in storage._engines and runs[1] not in storage._engines
         # a closed run is opened again when read
         assert _event_counts(instance, runs[0])["ASSET_MATERIALIZATION"] == 2
+
+
+def test_an_outside_dagster_home_without_config_gets_the_projects(tmp_path, monkeypatch):
+    home = tmp_path / "elsewhere" / "dagster_home"  # not created yet
+    monkeypatch.setenv("DAGSTER_HOME", str(home))
+    with project_instance() as instance:
+        assert (home / "dagster.yaml").read_bytes() == (PROJECT_ROOT / "dagster.yaml").read_bytes()
+        # the project's settings, not Dagster's defaults (telemetry on, stock event storage)
+        assert instance.telemetry_enabled is False
+        assert isinstance(instance.event_log_storage, PooledSqliteEventLogStorage)
+        assert instance.get_concurrency_config().run_queue_config.max_concurrent_runs == 1
+
+
+def test_an_outside_dagster_home_keeps_its_own_config(tmp_path, monkeypatch):
+    home = tmp_path / "dagster_home"
+    home.mkdir()
+    own_config = "telemetry:\n  enabled: true\n"
+    (home / "dagster.yaml").write_text(own_config)
+    monkeypatch.setenv("DAGSTER_HOME", str(home))
+    with project_instance() as instance:
+        assert (home / "dagster.yaml").read_text() == own_config
+        assert instance.telemetry_enabled is True
+        assert not isinstance(instance.event_log_storage, PooledSqliteEventLogStorage)

@@ -340,7 +340,8 @@ def test_description_names_suite_expectation_and_file(tmp_path: Path) -> None:
     result = validate("quiz_attempts", build_warehouse(tmp_path / "wh.duckdb", files))
     assert result.description() == (
         "suite raw_quiz_attempts: expect_column_pair_values_a_to_be_greater_than_b"
-        "(max_score, score) failed for 1 row in quiz_attempts_20261031.csv (lines 2) [error]"
+        "(max_score, score) failed for 1 row in quiz_attempts_20261031.csv (lines 2) "
+        "(wanted: a score never exceeds its quiz's max_score) [error]"
     )
     (failure,) = result.failures
     # The offending row is A002, on line 2 of its CSV file (line 1 is the header).
@@ -350,6 +351,18 @@ def test_description_names_suite_expectation_and_file(tmp_path: Path) -> None:
         120.0,
         100.0,
         2,
+    )
+
+
+def test_an_empty_newest_export_says_how_to_mend_it(tmp_path: Path) -> None:
+    files = fixture_files()
+    _empty("logins_20261031.jsonl")(files)
+    result = validate("logins", build_warehouse(tmp_path / "wh.duckdb", files))
+    assert result.description() == (
+        "suite raw_logins: expect_column_values_to_be_between(rows_loaded) failed for 1 row in "
+        "logins_20261031.jsonl (wanted: the newest export day delivered rows for logins; an "
+        "empty export is mended by delivering the file again with its rows, or removed with "
+        "`prm-warehouse withdraw logins FILE_NAME`) [error]"
     )
 
 
@@ -433,7 +446,8 @@ def test_quarantined_share_thresholds(tmp_path: Path) -> None:
     # errors come first in the description: they are what blocks
     assert result.description().startswith(
         "suite raw_logins: expect_column_values_to_be_between(quarantined_share_of_large_file) "
-        "failed for 1 row in logins_20261029.jsonl [error]; "
+        "failed for 1 row in logins_20261029.jsonl (wanted: at most 5% of the records of a "
+        "file of 100 or more quarantined) [error]; "
     )
 
 
@@ -600,7 +614,8 @@ def test_blocking_check_with_an_error_stops_the_downstream_asset(tmp_path: Path)
     assert evaluation.severity == dg.AssetCheckSeverity.ERROR
     assert evaluation.description == (
         "suite raw_quiz_attempts: expect_column_pair_values_a_to_be_greater_than_b"
-        "(max_score, score) failed for 1 row in quiz_attempts_20261031.csv (lines 2) [error]"
+        "(max_score, score) failed for 1 row in quiz_attempts_20261031.csv (lines 2) "
+        "(wanted: a score never exceeds its quiz's max_score) [error]"
     )
     metadata = evaluation.metadata
     assert metadata["offending_files"].value == "quiz_attempts_20261031.csv"

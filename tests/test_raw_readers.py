@@ -254,6 +254,62 @@ def test_unterminated_quote_is_quarantined_with_its_line():
     assert parsed.quarantined[0].reason.startswith("malformed CSV record")
 
 
+@pytest.mark.parametrize("chunk_rows", [1, 2, 7, 100_000])
+def test_unclosed_quote_sets_aside_its_line_and_reading_resumes(chunk_rows):
+    # 36 records on lines 2-37; line 11 opens a quote that nothing closes, so the CSV module
+    # reads every later line into that one field up to the end of the file.
+    records = [f"K{line:02d},t{line},{line},true" for line in range(2, 38)]
+    records[11 - 2] = 'K11,"open,11,true'
+    data = ("course_id,title,lesson_count,is_required\n" + "\n".join(records) + "\n").encode()
+    parsed = parse_bytes("courses", "courses_20260401.csv", data, chunk_rows=chunk_rows)
+    kept = [(r["course_id"], r["_line_number"]) for r in parsed.rows()]
+    assert len(kept) == 35
+    assert kept[8:11] == [("K10", 10), ("K12", 12), ("K13", 13)]
+    assert kept[-1] == ("K37", 37)
+    assert [(q.line_number, q.record) for q in parsed.quarantined] == [(11, 'K11,"open,11,true')]
+    assert parsed.quarantined[0].reason == (
+        "malformed CSV record: a quoted field opened on this line runs to the end of the file"
+        " (unexpected end of data); only this line is set aside, reading resumes on line 12"
+    )
+
+
+@pytest.mark.parametrize("chunk_rows", [1, 3, 100_000])
+def test_unclosed_quote_ended_by_a_later_quote_loses_only_its_line(chunk_rows):
+    data = (
+        b"course_id,title,lesson_count,is_required\n"  # line 1
+        b'K02,"open,2,true\n'  # line 2: a quote never closed on its line ...
+        b"K03,c,3,true\n"  # line 3
+        b'K04,"d",4,true\n'  # line 4: ... pairs with this line's first quote, then fails
+        b'K05,e,5,"true\n'  # line 5: the same, but the next line's quote closes it cleanly:
+        b'K06",f,6\n'  # line 6: read alone, a record of three fields (too few)
+        b"K07,g,7,false\n"  # line 7
+    )
+    parsed = parse_bytes("courses", "courses_20260401.csv", data, chunk_rows=chunk_rows)
+    assert [(r["course_id"], r["_line_number"]) for r in parsed.rows()] == [
+        ("K03", 3),
+        ("K04", 4),
+        ("K07", 7),
+    ]
+    assert [(q.line_number, q.record) for q in parsed.quarantined] == [
+        (2, 'K02,"open,2,true'),
+        (5, 'K05,e,5,"true'),
+        (6, 'K06",f,6'),
+    ]
+    reasons = [q.reason for q in parsed.quarantined]
+    assert reasons[0].startswith("malformed CSV record: a quoted field opened on this line runs")
+    assert reasons[0].endswith(
+        "to line 4 (',' expected after '\"'); only this line is set aside,"
+        " reading resumes on line 3"
+    )
+    # line 5's quote closes on line 6 after "K06", so lines 5-6 read as one record of 6 fields
+    assert reasons[1] == (
+        "expected 4 fields as in the header, found 6 in a record running to line 6 (a quote"
+        " opened on this line may not be closed); only this line is set aside, reading"
+        " resumes on line 6"
+    )
+    assert reasons[2] == "expected 4 fields as in the header, found 3"
+
+
 # --------------------------------------------------------------------------- JSON
 
 

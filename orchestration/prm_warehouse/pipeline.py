@@ -58,18 +58,24 @@ class BuildOutcome:
 def project_instance() -> dg.DagsterInstance:
     """The Dagster instance of the project folder (runs show in ``dagster dev``).
 
-    ``DAGSTER_HOME`` wins when set; otherwise ``.dagster_home/`` in the project, configured
-    by the project's ``dagster.yaml``.
+    ``DAGSTER_HOME`` wins when set; otherwise ``.dagster_home/`` in the project. Either folder
+    gets the project's ``dagster.yaml`` (run queue, retries, storage, no telemetry) when it
+    has none: without it Dagster would fall back to its defaults. A ``DAGSTER_HOME`` that
+    brings its own ``dagster.yaml`` keeps it; ``.dagster_home/`` always follows the project's.
     """
-    if not os.environ.get("DAGSTER_HOME"):
-        DAGSTER_HOME_DIR.mkdir(exist_ok=True)
-        config = DAGSTER_HOME_DIR / "dagster.yaml"
-        project_config = PROJECT_ROOT / "dagster.yaml"
-        if project_config.exists() and (
-            not config.exists() or config.read_bytes() != project_config.read_bytes()
-        ):
+    project_config = PROJECT_ROOT / "dagster.yaml"
+    external = os.environ.get("DAGSTER_HOME")
+    home = Path(external) if external else DAGSTER_HOME_DIR
+    config = home / "dagster.yaml"
+    if project_config.exists():
+        if not config.exists():
+            home.mkdir(parents=True, exist_ok=True)
             config.write_bytes(project_config.read_bytes())
-        os.environ["DAGSTER_HOME"] = os.fspath(DAGSTER_HOME_DIR)
+            if external:
+                logger.info("wrote the project's dagster.yaml to DAGSTER_HOME=%s", home)
+        elif not external and config.read_bytes() != project_config.read_bytes():
+            config.write_bytes(project_config.read_bytes())
+    os.environ["DAGSTER_HOME"] = os.fspath(home)
     return dg.DagsterInstance.get()
 
 

@@ -216,7 +216,11 @@ where ranked.day_rank = 1
             Gate(
                 expectation=gxe.ExpectColumnValuesToBeBetween(column="rows_loaded", min_value=1),
                 severity=zero_rows_severity,
-                reason="the newest export day delivered rows",
+                reason=(
+                    f"the newest export day delivered rows for {source.name}; an empty export "
+                    "is mended by delivering the file again with its rows, or removed with "
+                    f"`prm-warehouse withdraw {source.name} FILE_NAME`"
+                ),
             ),
             warn(
                 gxe.ExpectColumnValuesToBeBetween(

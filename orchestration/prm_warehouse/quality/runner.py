@@ -105,6 +105,8 @@ class Failure:
             )
             if lines:
                 text += " (lines " + ", ".join(str(line) for line in lines[:5]) + ")"
+        if self.reason:
+            text += f" (wanted: {self.reason})"
         return text
 
     def as_json(self) -> dict[str, Any]:
@@ -392,7 +394,8 @@ def run_suite_on_frames(suite: Suite, frames: str | list[_FrameData]) -> SuiteRe
         failures=tuple(failures),
         notes=suite.notes,
     )
-    logger.info(
+    # the asset check logs the same counts to the run's event log (and the console)
+    logger.debug(
         "suite %s: %d expectations on %s rows, %d error and %d warn failures",
         suite.name,
         result.evaluated,

@@ -98,16 +98,18 @@ def build_raw_asset(source: Source) -> dg.AssetsDefinition:
             ) from exc
         share = _share(report.rows_quarantined, report.rows_loaded)
         context.log.info(
-            "raw.%s: %d files seen, %d loaded, %d unchanged, %d skipped; %d rows loaded, "
-            "%d quarantined (%.2f%%); %d rows in the table",
+            "raw.%s: %d files seen, %d loaded (%d re-delivered), %d unchanged, %d skipped; "
+            "%d rows loaded, %d quarantined (%.2f%%) in %.2fs; %d rows in the table",
             source.name,
             report.files_seen,
             report.files_loaded,
+            report.files_reloaded,
             report.files_unchanged,
             report.files_skipped,
             report.rows_loaded,
             report.rows_quarantined,
             share * 100,
+            report.seconds,
             table_rows,
         )
         return dg.MaterializeResult(

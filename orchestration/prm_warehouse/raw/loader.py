@@ -744,7 +744,8 @@ def load_source(
         logger.error("raw.%s: load failed, nothing written (rolled back)", src.name)
         raise
     report.seconds = time.perf_counter() - started
-    logger.info(
+    # the asset logs the same counts to the run's event log (and the console): debug here
+    logger.debug(
         "raw.%s: %d files seen, %d loaded (%d re-delivered), %d unchanged, %d skipped; "
         "%d rows loaded, %d rows quarantined in %.2fs",
         src.name,

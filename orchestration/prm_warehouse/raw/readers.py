@@ -1020,6 +1020,8 @@ def _csv_rows_in_bulk(
             good_ends.append(end)
         elif not row or (len(row) == 1 and not row[0].strip()):
             continue  # a blank line carries no record
+        elif end > start:
+            return None  # perhaps an unclosed quote: the record-by-record path resumes after it
         else:
             quarantined.append(
                 QuarantineRecord(
@@ -1046,12 +1048,30 @@ def _csv_rows_by_record(
     Returns the rows, their first and last lines, and how many of the chunk's lines were
     used: when more lines follow and the chunk ends inside a record, that record's lines
     are left for the next chunk.
+
+    A malformed record that runs over several lines is most often a quote opened and never
+    closed, which swallows every line after it up to the next quote or the end of the file.
+    Only its first line is set aside then, and reading resumes on the next line: the lines
+    it swallowed are records of their own and are read as such.
     """
     reader = csv.reader(lines, strict=True)
     rows: list[list[str]] = []
     starts: list[int] = []
     ends: list[int] = []
     previous = offset
+
+    def set_aside_first_line(start: int, reason: str) -> int:
+        quarantined.append(
+            QuarantineRecord(
+                file_name=file_name,
+                line_number=start,
+                reason=f"{reason}; only this line is set aside, reading resumes on line "
+                f"{start + 1}",
+                record=record_text(start, start),
+            )
+        )
+        return start - offset  # the lines used: up to and including the first line
+
     while True:
         try:
             for row in reader:
@@ -1063,6 +1083,14 @@ def _csv_rows_by_record(
                     ends.append(previous)
                 elif not row or (len(row) == 1 and not row[0].strip()):
                     continue  # a blank line carries no record
+                elif previous > start:
+                    used = set_aside_first_line(
+                        start,
+                        f"expected {width} fields as in the header, found {len(row)} in a "
+                        f"record running to line {previous} (a quote opened on this line "
+                        "may not be closed)",
+                    )
+                    return rows, starts, ends, used
                 else:
                     quarantined.append(
                         QuarantineRecord(
@@ -1076,8 +1104,17 @@ def _csv_rows_by_record(
         except csv.Error as exc:
             start = previous + 1
             previous = offset + reader.line_num
-            if more and reader.line_num == len(lines):
+            at_end = reader.line_num == len(lines)
+            if more and at_end:
                 return rows, starts, ends, start - 1 - offset  # finish it with the next chunk
+            if previous > start:
+                runs_to = "the end of the file" if at_end else f"line {previous}"
+                used = set_aside_first_line(
+                    start,
+                    f"malformed CSV record: a quoted field opened on this line runs to "
+                    f"{runs_to} ({exc})",
+                )
+                return rows, starts, ends, used
             quarantined.append(
                 QuarantineRecord(
                     file_name=file_name,
