@@ -508,3 +508,34 @@ def test_a_utf8_csv_with_a_damaged_byte_is_refused_and_never_read_as_cp932(landi
     ):
         load_source(con, "deal_status_events", landing, loaded_at=LOADED_AT)
     assert con.execute("select count(*) from raw.deal_status_events").fetchone() == (0,)
+
+
+def test_header_columns_outside_the_contract_are_named_and_not_loaded(landing, con, caplog):
+    # an extra column in the middle of the header: the contract columns are read by name
+    put(
+        landing,
+        "deal_status_events",
+        "deal_status_events_20260401.csv",
+        "event_id,deal_id,memo,status,changed_at,changed_by_user_id,exported_by\n"
+        "E1,D1,call back,提案,2026-04-01 09:00:00,U1,admin\n",
+    )
+    put(
+        landing,
+        "deal_status_events",
+        "deal_status_events_20260402.csv",
+        EVENTS_HEADER + "E2,D1,受注,2026-04-02 09:00:00,U1\n",
+    )
+    with caplog.at_level("WARNING", logger="prm_warehouse.raw.loader"):
+        report = load_source(con, "deal_status_events", landing, loaded_at=LOADED_AT)
+
+    assert [(f.file_name, f.rows_loaded, f.ignored_columns) for f in report.files] == [
+        ("deal_status_events_20260401.csv", 1, ("memo", "exported_by")),
+        ("deal_status_events_20260402.csv", 1, ()),
+    ]
+    assert con.execute(
+        "select event_id, status, changed_by_user_id from raw.deal_status_events order by 1"
+    ).fetchall() == [("E1", "提案", "U1"), ("E2", "受注", "U1")]
+    assert [record.getMessage() for record in caplog.records] == [
+        "raw.deal_status_events: deal_status_events_20260401.csv: header columns not in the "
+        "contract, not loaded: memo, exported_by"
+    ]

@@ -50,16 +50,17 @@ def _share(quarantined: int, loaded: int) -> float:
 
 def _files_table(report: LoadReport) -> str:
     lines = [
-        "| file | status | encoding | rows loaded | rows quarantined | seconds |",
-        "|---|---|---|---:|---:|---:|",
+        "| file | status | encoding | rows loaded | rows quarantined | seconds "
+        "| columns not loaded |",
+        "|---|---|---|---:|---:|---:|---|",
     ]
     for f in report.files:
         lines.append(
             f"| {_md(f.file_name)} | {f.status} | {f.encoding or ''} | {f.rows_loaded} "
-            f"| {f.rows_quarantined} | {f.seconds:.2f} |"
+            f"| {f.rows_quarantined} | {f.seconds:.2f} | {_md(', '.join(f.ignored_columns))} |"
         )
     for skipped in report.skipped:
-        lines.append(f"| {_md(skipped.file_name)} | skipped: {_md(skipped.reason)} | | | | |")
+        lines.append(f"| {_md(skipped.file_name)} | skipped: {_md(skipped.reason)} | | | | | |")
     return "\n".join(lines)
 
 

@@ -92,6 +92,8 @@ class FileReport:
     rows_loaded: int
     rows_quarantined: int
     seconds: float
+    # CSV header columns that the contract does not know, read past and not loaded
+    ignored_columns: tuple[str, ...] = ()
 
 
 @dataclass
@@ -344,6 +346,7 @@ def _report(
     rows: int = 0,
     quarantined: int = 0,
     parse_seconds: float = 0.0,
+    ignored_columns: tuple[str, ...] = (),
 ) -> FileReport:
     return FileReport(
         file_name=plan.landing.file_name,
@@ -355,6 +358,7 @@ def _report(
         rows_loaded=rows,
         rows_quarantined=quarantined,
         seconds=plan.digest_seconds + parse_seconds,
+        ignored_columns=ignored_columns,
     )
 
 
@@ -377,11 +381,23 @@ def _load_file(
     encoding = _encoding_of(landing, landing.path)
     if plan.previous is not None:
         _delete_file(con, SOURCES_BY_NAME[landing.source], landing.file_name)
-    rows_loaded, rows_quarantined = _write_chunks(
-        con, landing, landing_dir, encoding, plan.sha256, loaded_at, chunk_rows
+    written = _write_chunks(con, landing, landing_dir, encoding, plan.sha256, loaded_at, chunk_rows)
+    report = _report(
+        plan,
+        encoding,
+        written.rows_loaded,
+        written.rows_quarantined,
+        time.perf_counter() - started,
+        written.ignored_columns,
     )
-    report = _report(plan, encoding, rows_loaded, rows_quarantined, time.perf_counter() - started)
     return _finish_file(con, plan, report, loaded_at)
+
+
+@dataclass(frozen=True)
+class _Written:
+    rows_loaded: int
+    rows_quarantined: int
+    ignored_columns: tuple[str, ...]
 
 
 def _write_chunks(
@@ -392,10 +408,11 @@ def _write_chunks(
     digest: str,
     loaded_at: dt.datetime,
     chunk_rows: int,
-) -> tuple[int, int]:
-    """Parse a file chunk by chunk into ``con``'s raw tables: (rows loaded, quarantined)."""
+) -> _Written:
+    """Parse a file chunk by chunk into ``con``'s raw tables."""
     rows_loaded = 0
     rows_quarantined = 0
+    ignored_columns: tuple[str, ...] = ()
     # Chunk by chunk: parse, insert, let go. A later chunk that fails rolls back the
     # earlier ones with the rest of the source's transaction.
     for chunk in read_file_chunks(
@@ -410,8 +427,9 @@ def _write_chunks(
             ) from exc
         rows_loaded += chunk.row_count
         rows_quarantined += len(chunk.quarantined)
+        ignored_columns = chunk.ignored_columns
         del chunk
-    return rows_loaded, rows_quarantined
+    return _Written(rows_loaded, rows_quarantined, ignored_columns)
 
 
 def _unchanged(con: duckdb.DuckDBPyConnection, plan: _PlannedFile) -> FileReport:
@@ -440,6 +458,13 @@ def _finish_file(
         report.encoding,
         report.seconds,
     )
+    if report.ignored_columns:
+        logger.warning(
+            "raw.%s: %s: header columns not in the contract, not loaded: %s",
+            plan.landing.source,
+            report.file_name,
+            ", ".join(report.ignored_columns),
+        )
     return report
 
 
@@ -473,8 +498,7 @@ class _ParsedPart:
     """What a worker wrote into its scratch file for one landing file."""
 
     encoding: str
-    rows_loaded: int
-    rows_quarantined: int
+    written: _Written
     seconds: float
 
 
@@ -494,13 +518,11 @@ def _parse_into_part(
     con = duckdb.connect(part_path, config={"threads": 1})
     try:
         create_raw_tables(con)
-        rows_loaded, rows_quarantined = _write_chunks(
-            con, landing, landing_dir, encoding, digest, loaded_at, chunk_rows
-        )
+        written = _write_chunks(con, landing, landing_dir, encoding, digest, loaded_at, chunk_rows)
         con.execute("checkpoint")
     finally:
         con.close()
-    return _ParsedPart(encoding, rows_loaded, rows_quarantined, time.perf_counter() - started)
+    return _ParsedPart(encoding, written, time.perf_counter() - started)
 
 
 _pool: concurrent.futures.ProcessPoolExecutor | None = None
@@ -656,7 +678,12 @@ def _load_files_in_parallel(
                 _delete_file(con, SOURCES_BY_NAME[plan.landing.source], plan.landing.file_name)
             _copy_part(con, plan.landing, part)
             report = _report(
-                plan, parsed.encoding, parsed.rows_loaded, parsed.rows_quarantined, parsed.seconds
+                plan,
+                parsed.encoding,
+                parsed.written.rows_loaded,
+                parsed.written.rows_quarantined,
+                parsed.seconds,
+                parsed.written.ignored_columns,
             )
             reports.append(_finish_file(con, plan, report, loaded_at))
         return reports

@@ -130,6 +130,8 @@ class ParsedFile:
     columns: dict[str, list[Any]]
     line_numbers: list[int]
     quarantined: list[QuarantineRecord] = field(default_factory=list)
+    # columns of a CSV header that the contract does not know: read past, not loaded
+    ignored_columns: tuple[str, ...] = ()
 
     @property
     def row_count(self) -> int:
@@ -739,6 +741,7 @@ def _typed_columns(
     from_json: bool,
     encoding: str,
     quarantined: list[QuarantineRecord],
+    ignored_columns: tuple[str, ...] = (),
 ) -> ParsedFile:
     """Convert every contract column; rows with any unreadable value go to quarantine."""
     typed: dict[str, list[Any]] = {}
@@ -769,6 +772,7 @@ def _typed_columns(
         columns=typed,
         line_numbers=line_numbers,
         quarantined=quarantined,
+        ignored_columns=ignored_columns,
     )
 
 
@@ -1146,6 +1150,8 @@ def _csv_chunks(
         raise RawInputError(f"{label}: header repeats column {', '.join(repeated)}")
     width = len(header)
     positions = [header.index(name) for name in source.column_names]
+    known = set(source.column_names)
+    ignored = tuple(name for name in header if name not in known)
 
     offset = reader.line_num  # lines before the chunk (the header's, at first)
     carried: list[str] = []
@@ -1197,6 +1203,7 @@ def _csv_chunks(
             from_json=False,
             encoding=encoding,
             quarantined=quarantined,
+            ignored_columns=ignored,
         )
 
 
@@ -1468,6 +1475,7 @@ def _merge(
             merged.columns[name].extend(values)
         merged.line_numbers.extend(chunk.line_numbers)
         merged.quarantined.extend(chunk.quarantined)
+        merged.ignored_columns = chunk.ignored_columns
     return merged
 
 
