@@ -383,6 +383,70 @@ def test_a_later_handover_keeps_closed_months_as_published(
         assert restatement.check_restatements(con) == []
 
 
+def test_the_guard_names_the_file_that_brought_a_late_event(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A status change dated in April, delivered after April was published, is named."""
+    warehouse_path = tmp_path / "warehouse.duckdb"
+    monkeypatch.setenv("PRM_WAREHOUSE_PATH", str(warehouse_path))
+    with duckdb.connect(str(warehouse_path)) as con:
+        create_raw_tables(con)
+        _insert_raw_rows(con)
+    project_dir = PROJECT_ROOT / "dbt_project"
+
+    _dbt(project_dir, tmp_path, "build", "--select", BUILD_SELECTION)
+    with duckdb.connect(str(warehouse_path)) as con:
+        # published after the rows above were loaded (2026-05-11 12:00 UTC)
+        restatement.publish_kpi_figures(
+            con, AS_OF, publication_id="first", published_at=SECOND_PUBLISHED_AT
+        )
+        # A later file says D001 reached 提案済み on 04-28, not 05-08 as first reported.
+        con.execute(
+            "insert into raw.deal_status_events values (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [
+                "E7",
+                "D001",
+                "提案済み",
+                jst("2026-04-28 10:00"),
+                None,
+                "deal_status_events_20260511_late.csv",
+                "2026-05-11",
+                2,
+                "2026-05-12 03:00:00+00",
+            ],
+        )
+
+    _dbt(project_dir, tmp_path, "build", "--select", BUILD_SELECTION)
+    with duckdb.connect(str(warehouse_path)) as con:
+        differences = restatement.check_restatements(con)
+        # D001 now enters proposal in April: April's proposal_count 0 -> 1 (May, still
+        # open, loses it and is not held).
+        assert [
+            (d.kpi_key, d.month_start, d.scope_type, d.scope_id, d.old_value, d.new_value)
+            for d in differences
+        ] == [
+            ("proposal_count", APRIL, "partner", "P001", 0.0, 1.0),
+            ("proposal_count", APRIL, "programme", "programme", 0.0, 1.0),
+        ]
+        since, arrivals = restatement.late_arrivals(con, differences)
+        # only the late file: the first files were loaded before the publication
+        assert since == SECOND_PUBLISHED_AT
+        assert arrivals == [
+            restatement.Arrival(
+                "deal_status_events", "deal_status_events_20260511_late.csv", 1, (APRIL,)
+            )
+        ]
+        with pytest.raises(ValueError) as raised:
+            restatement.publish_kpi_figures(con, AS_OF, published_at=SECOND_PUBLISHED_AT)
+    assert str(raised.value).splitlines()[-2:] == [
+        "Events loaded since the last publication (2026-05-11 12:00 UTC) dated in those months:",
+        "- deal_status_events_20260511_late.csv (deal_status_events): 1 row dated 2026-04",
+    ]
+    result = restatement.build_restatement_check()(_check_context(warehouse_path))
+    assert result.passed is False
+    assert "deal_status_events_20260511_late.csv" in (result.description or "")
+
+
 def _check_context(warehouse_path: Path):
     import dagster as dg
 

@@ -41,6 +41,7 @@ from dataclasses import dataclass
 import dagster as dg
 import duckdb
 
+from .raw.contract import SOURCES
 from .resources import WarehouseResource
 from .settings import JST
 
@@ -488,7 +489,8 @@ def publish_kpi_figures(
     """
     undeclared = check_restatements(con)
     if undeclared:
-        raise ValueError(failure_message(undeclared))
+        since, arrivals = late_arrivals(con, undeclared)
+        raise ValueError(failure_message(undeclared, since=since, arrivals=arrivals))
     published_at = published_at or dt.datetime.now(dt.UTC)
     reported = write_restatement_report(con, detected_at=published_at)
     publication = record_publication(
@@ -503,7 +505,83 @@ def publish_kpi_figures(
     )
 
 
-def failure_message(differences: Sequence[Difference], *, limit: int = 20) -> str:
+@dataclass(frozen=True)
+class Arrival:
+    """Rows of one event file, loaded since the last publication, dated in a closed month."""
+
+    source: str
+    file_name: str
+    rows: int
+    months: tuple[dt.date, ...]
+
+    def describe(self) -> str:
+        months = ", ".join(f"{month:%Y-%m}" for month in self.months)
+        noun = "row" if self.rows == 1 else "rows"
+        return f"{self.file_name} ({self.source}): {self.rows} {noun} dated {months}"
+
+
+def _event_time_column(source_name: str) -> str:
+    source = next(source for source in SOURCES if source.name == source_name)
+    return next(c.name for c in source.columns if c.kind == "timestamp" and c.required)
+
+
+def late_arrivals(
+    con: duckdb.DuckDBPyConnection, differences: Sequence[Difference]
+) -> tuple[dt.datetime | None, list[Arrival]]:
+    """The event files loaded since the last publication that hold rows dated (Japan time) in
+    a month of `differences`: where a late event that moves a closed month came from.
+
+    Returns the last publication's time and the files, by source and file name.
+    """
+    months = sorted({difference.month_start for difference in differences})
+    row = con.execute(f"select max(published_at) from {PUBLICATIONS_TABLE}").fetchone()
+    since = row[0] if row else None
+    if since is None or not months:
+        return since, []
+    present = {
+        name
+        for (name,) in con.execute(
+            "select table_name from information_schema.tables where table_schema = 'raw'"
+        ).fetchall()
+    }
+    arrivals: list[Arrival] = []
+    for source in SOURCES:
+        if source.kind != "events" or source.name not in present:
+            continue
+        column = _event_time_column(source.name)
+        rows = con.execute(
+            f"""
+            with dated as (
+                select
+                    _file_name,
+                    cast(date_trunc('month', timezone('Asia/Tokyo', {column})) as date)
+                        as month_start
+                from raw.{source.name}
+                where _loaded_at > $since
+            )
+
+            select _file_name, count(*), list(distinct month_start order by month_start)
+            from dated
+            where list_contains($months, month_start)
+            group by _file_name
+            order by _file_name
+            """,
+            {"since": since, "months": months},
+        ).fetchall()
+        arrivals += [
+            Arrival(source.name, file_name, count, tuple(file_months))
+            for file_name, count, file_months in rows
+        ]
+    return since, arrivals
+
+
+def failure_message(
+    differences: Sequence[Difference],
+    *,
+    since: dt.datetime | None = None,
+    arrivals: Sequence[Arrival] = (),
+    limit: int = 20,
+) -> str:
     lines = [
         f"{len(differences)} published figure(s) of closed months would change without a "
         f"declared restatement (add rows to seeds/kpi_restatements.csv to accept them):"
@@ -511,6 +589,20 @@ def failure_message(differences: Sequence[Difference], *, limit: int = 20) -> st
     lines += [f"- {difference.describe()}" for difference in differences[:limit]]
     if len(differences) > limit:
         lines.append(f"- ... and {len(differences) - limit} more")
+    if since is not None:
+        published = f"{since.astimezone(dt.UTC):%Y-%m-%d %H:%M} UTC"
+        if arrivals:
+            lines.append(
+                f"Events loaded since the last publication ({published}) dated in those months:"
+            )
+            lines += [f"- {arrival.describe()}" for arrival in arrivals[:limit]]
+            if len(arrivals) > limit:
+                lines.append(f"- ... and {len(arrivals) - limit} more files")
+        else:
+            lines.append(
+                f"No event loaded since the last publication ({published}) is dated in those "
+                "months: the change comes from a snapshot or a definition (seeds, models)."
+            )
     return "\n".join(lines)
 
 
@@ -533,15 +625,21 @@ def build_restatement_check(
     ) -> dg.AssetCheckResult:
         with warehouse.connect() as con:
             undeclared = check_restatements(con)
+            since, arrivals = late_arrivals(con, undeclared) if undeclared else (None, [])
         context.log.info("%d undeclared restatement(s) found.", len(undeclared))
         return dg.AssetCheckResult(
             passed=not undeclared,
             severity=dg.AssetCheckSeverity.ERROR,
-            description=failure_message(undeclared) if undeclared else None,
+            description=(
+                failure_message(undeclared, since=since, arrivals=arrivals) if undeclared else None
+            ),
             metadata={
                 "undeclared_differences": len(undeclared),
                 "differences": dg.MetadataValue.md(
                     "\n".join(f"- {d.describe()}" for d in undeclared[:50]) or "none"
+                ),
+                "late_event_files": dg.MetadataValue.md(
+                    "\n".join(f"- {a.describe()}" for a in arrivals[:50]) or "none"
                 ),
             },
         )
