@@ -110,6 +110,20 @@ def test_build_succeeds(small_build):
     assert outcome.success, "\n".join(outcome.reasons())
 
 
+def test_the_kpi_figures_and_the_serving_copy_carry_the_builds_one_id(
+    small_build, small_warehouse: duckdb.DuckDBPyConnection, small_serving
+):
+    (kpi_publication,) = small_warehouse.execute(
+        "select publication_id from published.kpi_publications"
+    ).fetchall()
+    served = small_serving.execute("select distinct publication_id from _publication").fetchall()
+    assert served == [kpi_publication]
+    # <run start, UTC>-<start of the run id>
+    started, run_prefix = kpi_publication[0].split("-")
+    assert run_prefix == small_build.outcome.run_id[:8]
+    assert len(started) == len("20261204T120000000000Z") and started.endswith("Z")
+
+
 def test_every_mart_is_non_empty_and_no_check_failed(
     small_build,
     small_warehouse: duckdb.DuckDBPyConnection,

@@ -43,6 +43,7 @@ import duckdb
 
 from .raw.contract import SOURCES
 from .resources import WarehouseResource
+from .serving import publication_id_of_run
 from .settings import JST
 
 logger = logging.getLogger(__name__)
@@ -667,7 +668,9 @@ def build_kpi_publication_asset(
     ) -> dg.MaterializeResult:
         as_of_date = warehouse.resolved_as_of_date()
         with warehouse.connect() as con:
-            publication = publish_kpi_figures(con, as_of_date)
+            publication = publish_kpi_figures(
+                con, as_of_date, publication_id=publication_id_of_run(context)
+            )
         context.log.info(
             "Recorded publication %s as of %s: %d figure(s), %d declared restatement(s).",
             publication.publication_id,

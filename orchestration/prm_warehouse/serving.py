@@ -132,6 +132,18 @@ def _new_publication_id(published_at: dt.datetime) -> str:
     return f"{published_at:%Y%m%dT%H%M%S%fZ}-{uuid.uuid4().hex[:8]}"
 
 
+def publication_id_of_run(context: dg.AssetExecutionContext) -> str:
+    """The one id of everything a build publishes (its KPI figures and its serving copy).
+
+    The run's start in UTC, then the first characters of its run id: ids sort by time, and
+    each leads to its run in Dagster.
+    """
+    record = context.instance.get_run_record_by_id(context.run_id)
+    started = record.start_time if record is not None and record.start_time else time.time()
+    started_at = dt.datetime.fromtimestamp(started, dt.UTC)
+    return f"{started_at:%Y%m%dT%H%M%S%fZ}-{context.run_id[:8]}"
+
+
 def publish_marts(
     warehouse_path: str | os.PathLike[str],
     serving_path: str | os.PathLike[str],
@@ -139,8 +151,11 @@ def publish_marts(
     schemas: Sequence[str] = DEFAULT_SCHEMAS,
     keep_previous: bool = True,
     log: logging.Logger | logging.LoggerAdapter | None = None,
+    publication_id: str | None = None,
 ) -> Publication:
     """Copy every table of `schemas` from the warehouse into a new serving copy, atomically.
+
+    `publication_id` names the publication (default: its time and a random tail).
 
     The warehouse is only read (attached read-only), so no build may be writing it at the same
     time; run this after the build's writes, inside the build's write lock or after it. Two
@@ -168,7 +183,7 @@ def publish_marts(
                 serving,
             )
         published_at = dt.datetime.now(dt.UTC)
-        publication_id = _new_publication_id(published_at)
+        publication_id = publication_id or _new_publication_id(published_at)
         temp = serving.with_name(f"{_temp_prefix(serving)}{publication_id}.duckdb")
         try:
             tables = _write_publication(warehouse, temp, schemas, publication_id, published_at, log)
@@ -547,7 +562,13 @@ def build_publish_asset(
     )
     def marts_publication(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
         warehouse, serving = serving_paths_for(getattr(context.resources, resource_key))
-        publication = publish_marts(warehouse, serving, schemas=schemas, log=context.log)
+        publication = publish_marts(
+            warehouse,
+            serving,
+            schemas=schemas,
+            log=context.log,
+            publication_id=publication_id_of_run(context),
+        )
         return dg.MaterializeResult(metadata=publication_metadata(publication))
 
     return marts_publication
