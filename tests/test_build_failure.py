@@ -10,6 +10,7 @@ import pytest
 
 from prm_warehouse.pipeline import run_build
 from prm_warehouse.settings import Settings
+from prm_warehouse.summary import render_input_problems
 
 pytestmark = pytest.mark.slow
 
@@ -62,3 +63,55 @@ def test_out_of_range_score_blocks_the_build_and_keeps_the_marts(
     assert "serving/marts_publication" not in outcome.materialized
     # BI still reads the previous publication, table by table, checksum by checksum
     assert _publication(tmp_path / "serving.duckdb") == published_before
+
+
+def test_a_quarantined_snapshot_record_keeps_the_deal_as_last_read(
+    small_build, tmp_path: Path
+) -> None:
+    landing = tmp_path / "landing"
+    shutil.copytree(small_build.landing_dir, landing)
+    shutil.copy(small_build.warehouse_path, tmp_path / "warehouse.duckdb")
+    shutil.copy(small_build.serving_path, tmp_path / "serving.duckdb")
+
+    # A corrected export of the day (the newest snapshot: same date, later name) in which
+    # D0000002's record is unreadable (month 13) and says 失注.
+    newest = landing / "deals" / "deals_20261031.csv"
+    lines = newest.read_text(encoding="utf-8-sig").splitlines()
+    assert lines[2].startswith("D0000002,") and ",継続合意," in lines[2]
+    lines[2] = (
+        lines[2].replace(",継続合意,", ",失注,").replace("2026-09-10 09:00", "2026-13-10 09:00")
+    )
+    (landing / "deals" / "deals_20261031_fix.csv").write_text(
+        "\n".join(lines) + "\n", encoding="utf-8"
+    )
+    settings = Settings(
+        landing_dir=landing,
+        warehouse_path=tmp_path / "warehouse.duckdb",
+        serving_path=tmp_path / "serving.duckdb",
+        as_of_date=small_build.as_of_date,
+    )
+    with dg.DagsterInstance.ephemeral() as instance:
+        outcome = run_build(settings, instance=instance)
+    assert outcome.success, "\n".join(outcome.reasons())
+
+    with duckdb.connect(str(tmp_path / "warehouse.duckdb"), read_only=True) as con:
+        assert con.execute(
+            "select line_number, record_key from raw._quarantine "
+            "where file_name = 'deals_20261031_fix.csv'"
+        ).fetchall() == [(3, "D0000002")]
+        # the 15 deals of the export stay; D0000002 as the previous export read it
+        staged = dict(
+            con.execute("select deal_id, _file_name from staging.stg_portal__deals").fetchall()
+        )
+        assert len(staged) == 15
+        assert staged.pop("D0000002") == "deals_20261031.csv"
+        assert set(staged.values()) == {"deals_20261031_fix.csv"}
+    with duckdb.connect(str(tmp_path / "serving.duckdb"), read_only=True) as con:
+        # 継続合意 is the won stage (the unreadable record's 失注 would be lost)
+        assert con.execute(
+            "select current_status from marts.fct_deal_funnel where deal_id = 'D0000002'"
+        ).fetchall() == [("won",)]
+    assert (
+        "Snapshot rows kept from an earlier file because their record in the newest file was "
+        "quarantined: deals 1"
+    ) in render_input_problems(tmp_path / "warehouse.duckdb")

@@ -87,7 +87,8 @@ def build_warehouse(path: Path, files: Files, quarantine: list[tuple[str, str, i
         for source_name, name, count in quarantine:
             for line in range(count):
                 con.execute(
-                    "insert into raw._quarantine values (?, ?, ?, 'unreadable date', '{}', now())",
+                    "insert into raw._quarantine (source, file_name, line_number, reason, record, "
+                    "loaded_at) values (?, ?, ?, 'unreadable date', '{}', now())",
                     [source_name, name, 100 + line],
                 )
     finally:

@@ -100,11 +100,13 @@ def test_fixture_files_load_with_types_lineage_and_quarantine(landing, con):
         "select strftime(registered_at, '%Y-%m-%d %H:%M') from raw.deals where deal_id = 'D0000001'"
     ).fetchone() == ("2026-03-31 15:30",)
 
+    # line 5's key is readable (its snapshot entity keeps an earlier row); line 6's is not
     assert con.execute(
-        "select file_name, line_number, reason from raw._quarantine order by line_number"
+        "select file_name, line_number, reason, record_key from raw._quarantine "
+        "order by line_number"
     ).fetchall() == [
-        ("deals_20260401.csv", 5, "approach_planned_on: not a date: '2026-13-01'"),
-        ("deals_20260401.csv", 6, "expected 13 fields as in the header, found 4"),
+        ("deals_20260401.csv", 5, "approach_planned_on: not a date: '2026-13-01'", "D0000003"),
+        ("deals_20260401.csv", 6, "expected 13 fields as in the header, found 4", None),
     ]
     assert con.execute(
         "select file_name, export_date, encoding, rows_loaded, rows_quarantined "
@@ -193,6 +195,29 @@ def test_a_manifest_without_file_stats_is_upgraded_in_place(landing, con, digest
     assert con.execute("select count(file_stat) from raw._load_manifest").fetchone() == (1,)
     load_source(con, "deal_status_events", landing, loaded_at=LOADED_AT)
     assert digests == [name, name]
+
+
+def test_a_quarantine_without_record_keys_is_upgraded_in_place(landing, con):
+    put(
+        landing,
+        "courses",
+        "courses_20260401.csv",
+        "course_id,title,lesson_count,is_required\nK01,a,x,true\n",
+    )
+    load_source(con, "courses", landing, loaded_at=LOADED_AT)
+    # As a warehouse written before the quarantine had the column.
+    con.execute("alter table raw._quarantine drop column record_key")
+
+    put(
+        landing,
+        "courses",
+        "courses_20260402.csv",
+        "course_id,title,lesson_count,is_required\nK02,b,y,true\n",
+    )
+    load_source(con, "courses", landing, loaded_at=LOADED_AT + dt.timedelta(days=1))
+    assert con.execute(
+        "select file_name, record_key from raw._quarantine order by file_name"
+    ).fetchall() == [("courses_20260401.csv", None), ("courses_20260402.csv", "K02")]
 
 
 def test_duplicate_event_in_two_files_is_kept_twice(landing, con):

@@ -35,10 +35,16 @@ def funnel_stages():
     return [dict(stage) for stage in _FUNNEL_STAGES]
 
 
-def latest_snapshot_rows(relation, key):
+def latest_snapshot_rows(relation, key, quarantine=None, source_name=None):
+    carried = (
+        f" union all select carried.*, 1 as _row_rank_in_file from {relation} as carried "
+        f"where carried.{key} in (select record_key from {quarantine})"
+        if quarantine
+        else ""
+    )
     return (
         "select ranked.* from (select delivered.*, 1 as _row_rank_in_file "
-        f"from {relation} as delivered) as ranked where ranked._row_rank_in_file = 1"
+        f"from {relation} as delivered) as ranked where ranked._row_rank_in_file = 1{carried}"
     )
 
 

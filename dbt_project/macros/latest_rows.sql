@@ -7,8 +7,23 @@
 
 {#- Snapshot sources: every file is a full export, the newest file is the truth. Keeps the
     rows of the newest file (highest _export_date, then highest _file_name on that date)
-    and, should that file hold a key twice, the copy on the later line. -#}
-{% macro latest_snapshot_rows(relation, key) -%}
+    and, should that file hold a key twice, the copy on the later line.
+
+    With `quarantine` (the loaders' quarantine relation) and `source_name`, a record of the
+    newest file that was quarantined does not make its entity vanish: when the quarantine
+    names its key and the newest file has no readable row of that key, the entity's latest
+    readable row of an earlier file is kept instead (its _file_name tells which). An entity
+    that is simply absent from the newest file is gone, as before. -#}
+{% macro latest_snapshot_rows(relation, key, quarantine=none, source_name=none) -%}
+    {%- set in_newest_file -%}
+        delivered._export_date = (
+            select max(_export_date) from {{ relation }}
+        )
+        and delivered._file_name = (
+            select max(_file_name) from {{ relation }}
+            where _export_date = (select max(_export_date) from {{ relation }})
+        )
+    {%- endset %}
     select ranked.*
     from (
         select
@@ -19,15 +34,51 @@
             ) as _row_rank_in_file
         from {{ relation }} as delivered
         where
-            delivered._export_date = (
-                select max(_export_date) from {{ relation }}
-            )
-            and delivered._file_name = (
-                select max(_file_name) from {{ relation }}
-                where _export_date = (select max(_export_date) from {{ relation }})
-            )
+            {{ in_newest_file }}
     ) as ranked
     where ranked._row_rank_in_file = 1
+    {%- if quarantine is not none %}
+
+    union all
+
+    select carried.*
+    from (
+        select
+            delivered.*,
+            row_number() over (
+                partition by delivered.{{ key }}
+                order by
+                    delivered._export_date desc,
+                    delivered._file_name desc,
+                    delivered._line_number desc
+            ) as _row_rank_in_file
+        from {{ relation }} as delivered
+        where
+            not ({{ in_newest_file }})
+            and delivered.{{ key }} in (
+                select quarantined.record_key
+                from {{ quarantine }} as quarantined
+                where
+                    quarantined.source = '{{ source_name }}'
+                    and quarantined.record_key is not null
+                    and quarantined.file_name = (
+                        select max(_file_name) from {{ relation }}
+                        where _export_date = (select max(_export_date) from {{ relation }})
+                    )
+            )
+            and delivered.{{ key }} not in (
+                select newest.{{ key }}
+                from {{ relation }} as newest
+                where
+                    newest._export_date = (select max(_export_date) from {{ relation }})
+                    and newest._file_name = (
+                        select max(_file_name) from {{ relation }}
+                        where _export_date = (select max(_export_date) from {{ relation }})
+                    )
+            )
+    ) as carried
+    where carried._row_rank_in_file = 1
+    {%- endif %}
 {%- endmacro %}
 
 {#- Event sources: batches overlap and a corrected copy of an event can arrive later. Keeps

@@ -8,8 +8,14 @@ source as (
     select * from {{ source('portal', 'contents') }}
 ),
 
+quarantine as (
+    select * from {{ source('portal', '_quarantine') }}
+),
+
 latest as (
-    {{ prm_warehouse.latest_snapshot_rows('source', 'content_id') }}
+    {{ prm_warehouse.latest_snapshot_rows(
+        'source', 'content_id', quarantine='quarantine', source_name='contents'
+    ) }}
 ),
 
 final as (

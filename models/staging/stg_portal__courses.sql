@@ -4,8 +4,14 @@ source as (
     select * from {{ source('portal', 'courses') }}
 ),
 
+quarantine as (
+    select * from {{ source('portal', '_quarantine') }}
+),
+
 latest as (
-    {{ prm_warehouse.latest_snapshot_rows('source', 'course_id') }}
+    {{ prm_warehouse.latest_snapshot_rows(
+        'source', 'course_id', quarantine='quarantine', source_name='courses'
+    ) }}
 ),
 
 final as (

@@ -8,8 +8,14 @@ source as (
     select * from {{ source('portal', 'deals') }}
 ),
 
+quarantine as (
+    select * from {{ source('portal', '_quarantine') }}
+),
+
 latest as (
-    {{ prm_warehouse.latest_snapshot_rows('source', 'deal_id') }}
+    {{ prm_warehouse.latest_snapshot_rows(
+        'source', 'deal_id', quarantine='quarantine', source_name='deals'
+    ) }}
 ),
 
 final as (

@@ -8,8 +8,14 @@ source as (
     select * from {{ source('portal', 'partner_users') }}
 ),
 
+quarantine as (
+    select * from {{ source('portal', '_quarantine') }}
+),
+
 latest as (
-    {{ prm_warehouse.latest_snapshot_rows('source', 'user_id') }}
+    {{ prm_warehouse.latest_snapshot_rows(
+        'source', 'user_id', quarantine='quarantine', source_name='partner_users'
+    ) }}
 ),
 
 final as (

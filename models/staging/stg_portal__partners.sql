@@ -8,8 +8,14 @@ source as (
     select * from {{ source('portal', 'partners') }}
 ),
 
+quarantine as (
+    select * from {{ source('portal', '_quarantine') }}
+),
+
 latest as (
-    {{ prm_warehouse.latest_snapshot_rows('source', 'partner_id') }}
+    {{ prm_warehouse.latest_snapshot_rows(
+        'source', 'partner_id', quarantine='quarantine', source_name='partners'
+    ) }}
 ),
 
 final as (

@@ -4,8 +4,14 @@ source as (
     select * from {{ source('portal', 'quizzes') }}
 ),
 
+quarantine as (
+    select * from {{ source('portal', '_quarantine') }}
+),
+
 latest as (
-    {{ prm_warehouse.latest_snapshot_rows('source', 'quiz_id') }}
+    {{ prm_warehouse.latest_snapshot_rows(
+        'source', 'quiz_id', quarantine='quarantine', source_name='quizzes'
+    ) }}
 ),
 
 final as (

@@ -138,10 +138,10 @@ def publication_id_of_run(context: dg.AssetExecutionContext) -> str:
     The run's start in UTC, then the first characters of its run id: ids sort by time, and
     each leads to its run in Dagster.
     """
-    record = context.instance.get_run_record_by_id(context.run_id)
+    record = context.instance.get_run_record_by_id(context.run.run_id)
     started = record.start_time if record is not None and record.start_time else time.time()
     started_at = dt.datetime.fromtimestamp(started, dt.UTC)
-    return f"{started_at:%Y%m%dT%H%M%S%fZ}-{context.run_id[:8]}"
+    return f"{started_at:%Y%m%dT%H%M%S%fZ}-{context.run.run_id[:8]}"
 
 
 def publish_marts(

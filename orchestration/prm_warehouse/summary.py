@@ -144,6 +144,7 @@ def render_input_problems(warehouse: Path) -> str:
             order by source_name
             """
         ).fetchall()
+        carried = _snapshot_rows_from_earlier_files(con)
     finally:
         con.close()
 
@@ -155,8 +156,30 @@ def render_input_problems(warehouse: Path) -> str:
             f"Rows quarantined on load (raw._quarantine): {listed(quarantined)}",
             "Rows referencing an unknown firm, person or deal "
             f"(intermediate.int_reference_violations): {listed(violations)}",
+            "Snapshot rows kept from an earlier file because their record in the newest file "
+            f"was quarantined: {listed(carried)}",
         ]
     )
+
+
+def _snapshot_rows_from_earlier_files(con: duckdb.DuckDBPyConnection) -> list[tuple[str, int]]:
+    """Per snapshot source, staging rows that do not come from the newest file."""
+    from .raw.contract import SOURCES
+
+    counts = []
+    for source in SOURCES:
+        if source.kind != "snapshot":
+            continue
+        newest = f"""
+            select max(_file_name) from raw.{source.name}
+            where _export_date = (select max(_export_date) from raw.{source.name})
+        """
+        (count,) = con.execute(
+            f"select count(*) from staging.stg_portal__{source.name} where _file_name <> ({newest})"
+        ).fetchone()
+        if count:
+            counts.append((source.name, count))
+    return counts
 
 
 def render_skipped_inputs(landing_dir: Path) -> str:

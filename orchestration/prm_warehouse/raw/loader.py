@@ -212,14 +212,17 @@ def _insert_quarantine(
             "record": pd.array(
                 [q.record for q in parsed.quarantined], dtype=pd.StringDtype("python")
             ),
+            "record_key": pd.array(
+                [q.record_key for q in parsed.quarantined], dtype=pd.StringDtype("python")
+            ),
         }
     )
     con.execute(
         f"insert into {_table(QUARANTINE_TABLE)} "
-        "(source, file_name, line_number, reason, record, loaded_at) "
+        "(source, file_name, line_number, reason, record, loaded_at, record_key) "
         "select cast($source as varchar), cast($file_name as varchar), "
-        "cast(line_number as integer), reason, record, cast($loaded_at as timestamptz) "
-        f"from {_CHUNK}",
+        "cast(line_number as integer), reason, record, cast($loaded_at as timestamptz), "
+        f"record_key from {_CHUNK}",
         {"source": parsed.source.name, "file_name": parsed.file_name, "loaded_at": loaded_at},
     )
 
@@ -605,7 +608,7 @@ def _copy_part(con: duckdb.DuckDBPyConnection, landing: LandingFile, part_path: 
             "_loaded_at",
         )
     )
-    quarantine = "source, file_name, line_number, reason, record, loaded_at"
+    quarantine = "source, file_name, line_number, reason, record, loaded_at, record_key"
     # Inside the source's transaction: a failure aborts it, and the rollback detaches too.
     try:
         con.execute(f"attach '{_sql_string(part_path)}' as {_PART} (read_only)")

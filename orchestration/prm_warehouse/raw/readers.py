@@ -118,6 +118,8 @@ class QuarantineRecord:
     line_number: int | None
     reason: str
     record: str | None
+    # the record's key when it could be read (a snapshot keeps that entity's last readable row)
+    record_key: str | None = None
 
 
 @dataclass
@@ -752,6 +754,7 @@ def _typed_columns(
         for index, reason in bad.items():
             reasons.setdefault(index, []).append(reason)
     if reasons:
+        keys = typed[source.key]
         for index in sorted(reasons):
             quarantined.append(
                 QuarantineRecord(
@@ -759,6 +762,7 @@ def _typed_columns(
                     line_number=line_numbers[index],
                     reason="; ".join(reasons[index]),
                     record=records(index),
+                    record_key=keys[index],
                 )
             )
         keep = [i for i in range(len(line_numbers)) if i not in reasons]

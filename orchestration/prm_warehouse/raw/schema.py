@@ -32,7 +32,8 @@ create table if not exists {RAW_SCHEMA}.{QUARANTINE_TABLE} (
     line_number integer,
     reason varchar not null,
     record varchar,
-    loaded_at timestamptz not null
+    loaded_at timestamptz not null,
+    record_key varchar
 )
 """
 
@@ -52,9 +53,10 @@ create table if not exists {RAW_SCHEMA}.{MANIFEST_TABLE} (
 )
 """
 
-# Added after the first release: warehouses created before it get the column here.
-MANIFEST_MIGRATIONS = (
+# Added after the first release: warehouses created before them get the columns here.
+MIGRATIONS = (
     f"alter table {RAW_SCHEMA}.{MANIFEST_TABLE} add column if not exists file_stat varchar",
+    f"alter table {RAW_SCHEMA}.{QUARANTINE_TABLE} add column if not exists record_key varchar",
 )
 
 
@@ -65,5 +67,5 @@ def create_raw_tables(con: duckdb.DuckDBPyConnection) -> None:
         con.execute(raw_table_ddl(source))
     con.execute(QUARANTINE_DDL)
     con.execute(MANIFEST_DDL)
-    for migration in MANIFEST_MIGRATIONS:
+    for migration in MIGRATIONS:
         con.execute(migration)
