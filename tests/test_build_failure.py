@@ -92,7 +92,11 @@ def test_a_quarantined_snapshot_record_keeps_the_deal_as_last_read(
     )
     with dg.DagsterInstance.ephemeral() as instance:
         outcome = run_build(settings, instance=instance)
+        tags = instance.get_run_by_id(outcome.run_id).tags
     assert outcome.success, "\n".join(outcome.reasons())
+    # the run names the warehouse it built and its as-of date
+    assert tags["prm/warehouse"] == str((tmp_path / "warehouse.duckdb").resolve())
+    assert tags["prm/as-of-date"] == "2026-10-31"
 
     with duckdb.connect(str(tmp_path / "warehouse.duckdb"), read_only=True) as con:
         assert con.execute(

@@ -114,9 +114,23 @@ def test_daily_schedule(defs: dg.Definitions):
     assert schedule.job_name == "build_warehouse"
 
 
-def test_landing_sensor(defs: dg.Definitions):
+def test_landing_sensor(defs: dg.Definitions, tmp_path, monkeypatch):
     sensor = defs.resolve_sensor_def("new_landing_files")
     assert sensor.job_name == "build_warehouse"
+
+    (tmp_path / "landing" / "logins").mkdir(parents=True)
+    (tmp_path / "landing" / "logins" / "logins_20261031.jsonl").write_text("{}\n")
+    monkeypatch.setenv("PRM_LANDING_DIR", str(tmp_path / "landing"))
+    monkeypatch.setenv("PRM_WAREHOUSE_PATH", str(tmp_path / "wh.duckdb"))
+    with dg.DagsterInstance.ephemeral() as instance:
+        context = dg.build_sensor_context(instance=instance, definitions=defs)
+        (request,) = sensor.evaluate_tick(context).run_requests
+    # a warehouse-writing run (one at a time) that names the warehouse it builds
+    assert request.tags == {
+        "dagster/sensor_name": "new_landing_files",
+        "prm/warehouse-writer": "true",
+        "prm/warehouse": str((tmp_path / "wh.duckdb").resolve()),
+    }
 
 
 def _checks_on(asset_graph, *path: str) -> dict[str, dg.AssetCheckSpec]:

@@ -14,6 +14,17 @@ from .settings import Settings
 BUILD_JOB_NAME = "build_warehouse"
 # Runs carrying this tag write the warehouse file; dagster.yaml lets one of them run at a time.
 WRITER_TAG = {"prm/warehouse-writer": "true"}
+# Which warehouse file a run builds: one Dagster instance may serve several warehouses.
+TAG_WAREHOUSE = "prm/warehouse"
+
+
+def warehouse_tags(settings: Settings) -> dict[str, str]:
+    """The tags naming the warehouse file and the as-of date a build run works on."""
+    return {
+        TAG_WAREHOUSE: str(Path(settings.warehouse_path).resolve()),
+        "prm/as-of-date": settings.as_of_date.isoformat(),
+    }
+
 
 build_warehouse_job = dg.define_asset_job(
     name=BUILD_JOB_NAME,
@@ -62,11 +73,14 @@ def landing_fingerprint(landing_dir: Path) -> tuple[str, int]:
     description="Starts a build when files in the landing folder appear or change.",
 )
 def new_landing_files_sensor(context: dg.SensorEvaluationContext):
-    landing_dir = Settings.from_env().landing_dir
+    settings = Settings.from_env()
+    landing_dir = settings.landing_dir
     fingerprint, file_count = landing_fingerprint(landing_dir)
     if file_count == 0:
         return dg.SkipReason(f"no export files in {landing_dir}")
     if fingerprint == context.cursor:
         return dg.SkipReason(f"{file_count} export files, none new or changed")
     context.update_cursor(fingerprint)
-    return dg.RunRequest(run_key=fingerprint, tags=WRITER_TAG)
+    # the as-of date is resolved when the run starts, so only the warehouse is named here
+    warehouse = {TAG_WAREHOUSE: warehouse_tags(settings)[TAG_WAREHOUSE]}
+    return dg.RunRequest(run_key=fingerprint, tags={**WRITER_TAG, **warehouse})

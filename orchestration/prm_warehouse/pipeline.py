@@ -14,6 +14,7 @@ from pathlib import Path
 
 import dagster as dg
 
+from .automation import warehouse_tags
 from .locking import warehouse_write_lock
 from .settings import PROJECT_ROOT, Settings
 
@@ -227,7 +228,11 @@ def run_build(
             run_config=run_config,
             instance=instance,
             raise_on_error=False,
-            tags={TAG_PID: str(os.getpid()), TAG_HOST: socket.gethostname()},
+            tags={
+                TAG_PID: str(os.getpid()),
+                TAG_HOST: socket.gethostname(),
+                **warehouse_tags(settings),
+            },
         )
     outcome = outcome_of(result)
     logger.info(
