@@ -4,13 +4,23 @@ import os
 
 import dagster as dg
 
+from prm_warehouse.console import STACK_TRACE_NOTE, console_logger
 from prm_warehouse.pipeline import outcome_of
 
 
-def _run(*assets: dg.AssetsDefinition, checks=()) -> dg.ExecuteInProcessResult:
-    defs = dg.Definitions(assets=list(assets), asset_checks=list(checks))
-    job = defs.resolve_implicit_global_asset_job_def()
-    return job.execute_in_process(raise_on_error=False, instance=dg.DagsterInstance.ephemeral())
+def _run(*assets: dg.AssetsDefinition, checks=(), loggers=None) -> dg.ExecuteInProcessResult:
+    defs = dg.Definitions(
+        assets=list(assets),
+        asset_checks=list(checks),
+        jobs=[dg.define_asset_job("build", selection="*")],
+        loggers=loggers,  # the jobs' loggers (the console's, say)
+    )
+    job = defs.resolve_job_def("build")
+    # as the build configures it: a logger named in the run config is the one that runs
+    run_config = {"loggers": {name: {"config": {"log_level": "INFO"}} for name in loggers or {}}}
+    return job.execute_in_process(
+        run_config=run_config, raise_on_error=False, instance=dg.DagsterInstance.ephemeral()
+    )
 
 
 def test_a_failed_step_names_the_error_of_the_asset() -> None:
@@ -48,9 +58,41 @@ def test_a_failed_blocking_check_stops_downstream_and_is_reported() -> None:
     ]
     # the staging asset never ran: the only materialization is the raw one
     assert outcome.materialized == ["raw/logins"]
-    assert outcome.reasons()[0] == (
-        "check no_logins_today on raw/logins failed (ERROR): 0 logins on 2026-10-31"
+    # the check says why; the raw step's own failure (its blocking check failed) is not
+    # repeated, and the staging step that never started is named
+    assert outcome.reasons() == [
+        "check no_logins_today on raw/logins failed (ERROR): 0 logins on 2026-10-31",
+        "not run because an upstream step or blocking check failed: staging__stg_portal__logins",
+    ]
+
+
+def test_the_console_prints_a_failure_without_its_stack_trace_or_not_executing_lines(
+    capfd,
+) -> None:
+    @dg.asset(key=["raw", "logins"])
+    def logins() -> None:
+        raise ValueError("logins_20261031.jsonl: line 3: not JSON")
+
+    @dg.asset(key=["staging", "stg_portal__logins"], deps=[logins])
+    def staged() -> None:
+        return None
+
+    outcome = outcome_of(_run(logins, staged, loggers={"console": console_logger}))
+    printed = capfd.readouterr().err
+
+    assert not outcome.success
+    lines = printed.splitlines()
+    (failure_line,) = [line for line in lines if "STEP_FAILURE" in line]
+    # Dagster's wrapper, the asset's own error, then where the stack trace is
+    at = lines.index(failure_line)
+    assert lines[at + 1].startswith("dagster._core.errors.DagsterExecutionStepExecutionError")
+    assert lines[at + 2] == (
+        "ValueError: logins_20261031.jsonl: line 3: not JSON" + STACK_TRACE_NOTE
     )
+    assert "Stack Trace:" not in printed
+    assert 'File "' not in printed
+    assert "Not executing" not in printed
+    assert outcome.skipped_steps == ["staging__stg_portal__logins"]
 
 
 def test_a_failure_raised_by_the_asset_is_reported_by_its_description() -> None:

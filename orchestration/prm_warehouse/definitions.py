@@ -13,6 +13,7 @@ import dagster as dg
 
 from .automation import build_warehouse_job, daily_build_schedule, new_landing_files_sensor
 from .backfill import backfill_warehouse_job
+from .console import console_logger
 from .quality.checks import build_mart_suite_checks, build_raw_suite_checks
 from .raw.assets import raw_asset_checks, raw_assets
 from .resources import WarehouseResource
@@ -51,6 +52,7 @@ def build_definitions(settings: Settings | None = None) -> dg.Definitions:
             "warehouse": WarehouseResource.from_settings(settings),
             "dbt": dbt_resource,
         },
+        loggers={"console": console_logger},
     )
 
 

@@ -157,6 +157,14 @@ def _root_cause(event: dg.DagsterEvent) -> str:
     return lines[0].strip() if lines else error.cls_name
 
 
+def _failed_by_its_checks(event: dg.DagsterEvent) -> bool:
+    """A step that failed only because a blocking check of its own failed: the failed check
+    is reported, with its reason, instead."""
+    failure = event.step_failure_data
+    error = failure.error if failure else None
+    return error is not None and error.cls_name == "DagsterAssetCheckFailedError"
+
+
 def outcome_of(result: dg.ExecuteInProcessResult) -> BuildOutcome:
     failed_checks: list[CheckFailure] = []
     warned_checks: list[CheckFailure] = []
@@ -168,10 +176,20 @@ def outcome_of(result: dg.ExecuteInProcessResult) -> BuildOutcome:
         else:
             warned_checks.append(_check_failure(evaluation))
     failed_steps = [
-        f"{event.step_key}: {_root_cause(event)}" for event in result.get_step_failure_events()
+        f"{event.step_key}: {_root_cause(event)}"
+        for event in result.get_step_failure_events()
+        if not _failed_by_its_checks(event)
     ]
+    # Steps skipped, and steps never started because a step or blocking check before them
+    # failed (Dagster logs "Not executing" for those instead of a skip event).
+    started = {
+        event.step_key
+        for event in result.all_events
+        if event.step_key and event.event_type_value == "STEP_START"
+    }
     skipped = sorted(
         {event.step_key for event in result.get_step_skipped_events() if event.step_key}
+        | {node.name for node in result.job_def.nodes if node.name not in started}
     )
     materialized = sorted(
         {
