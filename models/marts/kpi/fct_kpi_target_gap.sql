@@ -71,7 +71,8 @@ paced as (
         end as expected_to_date,
         case
             when target_pacing = 'linear' and not is_closed
-                then actual_value / days_elapsed * days_in_month
+                -- multiplied first: on the month's last day the projection is the actual exactly
+                then actual_value * days_in_month / days_elapsed
             else actual_value
         end as projected_month_end
     from joined
