@@ -65,6 +65,45 @@ def test_out_of_range_score_blocks_the_build_and_keeps_the_marts(
     assert _publication(tmp_path / "serving.duckdb") == published_before
 
 
+def test_a_late_batch_of_which_nothing_could_be_read_blocks_the_build(
+    small_build, tmp_path: Path
+) -> None:
+    landing = tmp_path / "landing"
+    shutil.copytree(small_build.landing_dir, landing)
+    shutil.copy(small_build.warehouse_path, tmp_path / "warehouse.duckdb")
+    shutil.copy(small_build.serving_path, tmp_path / "serving.duckdb")
+    published_before = _publication(tmp_path / "serving.duckdb")
+
+    # a late batch of two status changes, both at 25:00:00: both records are quarantined
+    (landing / "deal_status_events" / "deal_status_events_20261031_late.csv").write_text(
+        "event_id,deal_id,status,changed_at,changed_by_user_id\n"
+        "EV9901,D0000008,提案合意,2026-10-30 25:00:00,U009\n"
+        "EV9902,D0000009,提案合意,2026-10-30 25:00:00,U002\n",
+        encoding="utf-8",
+    )
+    settings = Settings(
+        landing_dir=landing,
+        warehouse_path=tmp_path / "warehouse.duckdb",
+        serving_path=tmp_path / "serving.duckdb",
+        as_of_date=small_build.as_of_date,
+    )
+    with dg.DagsterInstance.ephemeral() as instance:
+        outcome = run_build(settings, instance=instance)
+
+    assert not outcome.success
+    (reason,) = [reason for reason in outcome.reasons() if "gx_raw_deal_status_events" in reason]
+    # a file of two records is under the 100 records the share gate needs, but no record of
+    # it could be read: the error names the file, its counts and its share
+    assert reason.startswith(
+        "check gx_raw_deal_status_events on raw/deal_status_events failed (ERROR): "
+        "suite raw_deal_status_events: expect_column_values_to_be_between("
+        "blocking_quarantined_share) failed for 1 file: 2 of 2 records quarantined (100%) in "
+        "deal_status_events_20261031_late.csv (wanted: "
+    )
+    assert "marts/fct_deal_funnel" not in outcome.materialized
+    assert _publication(tmp_path / "serving.duckdb") == published_before
+
+
 def test_a_quarantined_snapshot_record_keeps_the_deal_as_last_read(
     small_build, tmp_path: Path
 ) -> None:

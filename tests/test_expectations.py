@@ -12,6 +12,7 @@ from __future__ import annotations
 import copy
 import datetime as dt
 import json
+import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -45,7 +46,9 @@ def fixture_files() -> Files:
 
 
 def export_date_of(file_name: str) -> dt.date:
-    return dt.datetime.strptime(file_name.split("_")[-1][:8], "%Y%m%d").date()
+    """The date of `<source>_<YYYYMMDD>[_<anything>].<ext>`."""
+    (day,) = re.findall(r"_(\d{8})(?=[_.])", file_name)[:1]
+    return dt.datetime.strptime(day, "%Y%m%d").date()
 
 
 def build_warehouse(path: Path, files: Files, quarantine: list[tuple[str, str, int]] = ()) -> Path:
@@ -359,11 +362,13 @@ def test_an_empty_newest_export_says_how_to_mend_it(tmp_path: Path) -> None:
     files = fixture_files()
     _empty("logins_20261031.jsonl")(files)
     result = validate("logins", build_warehouse(tmp_path / "wh.duckdb", files))
+    # one earlier export day (2026-10-30, 2 logins): the median is 2 and 0 / 2 = 0.0x
     assert result.description() == (
-        "suite raw_logins: expect_column_values_to_be_between(rows_loaded) failed for 1 row in "
-        "logins_20261031.jsonl (wanted: the newest export day delivered rows for logins; an "
-        "empty export is mended by delivering the file again with its rows, or removed with "
-        "`prm-warehouse withdraw logins FILE_NAME`) [error]"
+        "suite raw_logins: expect_column_values_to_be_between(rows_loaded) failed for 1 export "
+        "day: 0 records loaded on 2026-10-31, 0.0x the median of 2 over the 1 previous export "
+        "day, in logins_20261031.jsonl (wanted: the newest export day delivered rows for "
+        "logins; an empty export is mended by delivering the file again with its rows, or "
+        "removed with `prm-warehouse withdraw logins FILE_NAME`) [error]"
     )
 
 
@@ -435,7 +440,7 @@ def test_quarantined_share_thresholds(tmp_path: Path) -> None:
     result = validate("logins", build_warehouse(tmp_path / "wh.duckdb", files, quarantine))
     assert failed(result) == {
         ("expect_column_values_to_be_between(quarantined_share)", "warn"),
-        ("expect_column_values_to_be_between(quarantined_share_of_large_file)", "error"),
+        ("expect_column_values_to_be_between(blocking_quarantined_share)", "error"),
     }
     by_severity = {failure.severity: failure for failure in result.failures}
     assert by_severity["warn"].file_names == (
@@ -444,11 +449,66 @@ def test_quarantined_share_thresholds(tmp_path: Path) -> None:
         "logins_20261031.jsonl",
     )
     assert by_severity["error"].file_names == ("logins_20261029.jsonl",)
-    # errors come first in the description: they are what blocks
+    # errors come first in the description: they are what blocks. A row of the frame is a
+    # file, and each failing file is named with its counts and share.
+    assert result.description() == (
+        "suite raw_logins: expect_column_values_to_be_between(blocking_quarantined_share) "
+        "failed for 1 file: 6 of 100 records quarantined (6%) in logins_20261029.jsonl "
+        "(wanted: at most 5% of the records of a file of 100 or more quarantined, and at least "
+        "one record of every file read) [error]; "
+        "expect_column_values_to_be_between(quarantined_share) failed for 3 files: "
+        "6 of 100 records quarantined (6%) in logins_20261029.jsonl; "
+        "1 of 20 records quarantined (5%) in logins_20261030.jsonl; "
+        "1 of 3 records quarantined (33.3%) in logins_20261031.jsonl "
+        "(wanted: at most 1% of a file's records quarantined) [warn]"
+    )
+
+
+def test_a_small_file_of_which_nothing_was_read_blocks(tmp_path: Path) -> None:
+    files = fixture_files()
+    # A late batch of two records, both quarantined: nothing of it is in raw.deal_status_events.
+    # Its export day still delivered the two rows of deal_status_events_20261031.csv.
+    files["deal_status_events"].append(
+        {"file_name": "deal_status_events_20261031_late.csv", "rows": []}
+    )
+    quarantine = [("deal_status_events", "deal_status_events_20261031_late.csv", 2)]
+    result = validate(
+        "deal_status_events", build_warehouse(tmp_path / "wh.duckdb", files, quarantine)
+    )
+    # 2 / 2 = 100 %: above the warning's 1 %, and a file with no readable record blocks
+    # although it holds fewer than 100 records
+    assert failed(result) == {
+        ("expect_column_values_to_be_between(blocking_quarantined_share)", "error"),
+        ("expect_column_values_to_be_between(quarantined_share)", "warn"),
+    }
+    assert not result.success
+    assert {failure.file_names for failure in result.failures} == {
+        ("deal_status_events_20261031_late.csv",)
+    }
     assert result.description().startswith(
-        "suite raw_logins: expect_column_values_to_be_between(quarantined_share_of_large_file) "
-        "failed for 1 row in logins_20261029.jsonl (wanted: at most 5% of the records of a "
-        "file of 100 or more quarantined) [error]; "
+        "suite raw_deal_status_events: expect_column_values_to_be_between("
+        "blocking_quarantined_share) failed for 1 file: 2 of 2 records quarantined (100%) in "
+        "deal_status_events_20261031_late.csv (wanted: "
+    )
+
+
+def test_a_small_file_with_one_readable_record_only_warns(tmp_path: Path) -> None:
+    files = fixture_files()
+    # one of the late batch's two records was read: 1 / 2 = 50 % of a file under 100 records
+    files["deal_status_events"].append(
+        {
+            "file_name": "deal_status_events_20261031_late.csv",
+            "rows": [copy.deepcopy(file_rows(files, "deal_status_events_20261031.csv")[1])],
+        }
+    )
+    quarantine = [("deal_status_events", "deal_status_events_20261031_late.csv", 1)]
+    result = validate(
+        "deal_status_events", build_warehouse(tmp_path / "wh.duckdb", files, quarantine)
+    )
+    assert failed(result) == {("expect_column_values_to_be_between(quarantined_share)", "warn")}
+    assert result.success
+    assert result.failures[0].details == (
+        "1 of 2 records quarantined (50%) in deal_status_events_20261031_late.csv",
     )
 
 

@@ -10,7 +10,7 @@ from prm_warehouse.quality.raw_suites import (
 )
 from prm_warehouse.quality.spec import Suite, SuiteContext, warn
 
-SUITE = raw_suite_info("content_views", version=1, description="views: actions, plausible times")
+SUITE = raw_suite_info("content_views", version=2, description="views: actions, plausible times")
 
 ACTIONS = ("view", "download")
 

@@ -9,7 +9,7 @@ from prm_warehouse.quality.raw_suites import (
 from prm_warehouse.quality.spec import Suite, SuiteContext
 
 SUITE = raw_suite_info(
-    "deal_status_events", version=1, description="status changes: known labels, plausible times"
+    "deal_status_events", version=2, description="status changes: known labels, plausible times"
 )
 
 

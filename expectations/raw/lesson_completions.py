@@ -8,7 +8,7 @@ from prm_warehouse.quality.raw_suites import (
 from prm_warehouse.quality.spec import Suite, SuiteContext
 
 SUITE = raw_suite_info(
-    "lesson_completions", version=1, description="lesson completions: plausible times"
+    "lesson_completions", version=2, description="lesson completions: plausible times"
 )
 
 

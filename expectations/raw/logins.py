@@ -8,7 +8,7 @@ from prm_warehouse.quality.raw_suites import (
 )
 from prm_warehouse.quality.spec import Suite, SuiteContext
 
-SUITE = raw_suite_info("logins", version=1, description="logins: daily volume, plausible times")
+SUITE = raw_suite_info("logins", version=2, description="logins: daily volume, plausible times")
 
 DEVICES = ("pc", "mobile")  # or missing
 

@@ -18,7 +18,7 @@ from prm_warehouse.quality.raw_suites import (
 from prm_warehouse.quality.spec import Suite, SuiteContext, error, warn
 from prm_warehouse.raw.contract import SOURCES_BY_NAME
 
-SUITE = raw_suite_info("quiz_attempts", version=1, description="attempts: scores within 0..max")
+SUITE = raw_suite_info("quiz_attempts", version=2, description="attempts: scores within 0..max")
 
 
 ATTEMPTS = SOURCES_BY_NAME["quiz_attempts"]

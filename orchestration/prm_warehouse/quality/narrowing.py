@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 from .spec import Frame, Gate, quote, sql_literal
@@ -202,6 +202,8 @@ def narrowed_frame(
     gates: Sequence[Gate],
     order_by: Sequence[str] = ("_file_name", "_line_number"),
     full_rows: tuple[str, Sequence[str]] | None = None,
+    unit: str = "row",
+    describe_row: Callable[[Mapping[str, Any]], str] | None = None,
 ) -> Frame:
     """A frame of the candidate rows of `gates` among the rows of `rows_sql`.
 
@@ -210,6 +212,7 @@ def narrowed_frame(
     full_rows: (table, identifying columns): the frame then holds the candidates' whole rows of
     that table, found by those columns (so `rows_sql` may select only the checked columns).
     The frame is in `order_by` order, as GX numbers the unexpected rows in frame order.
+    unit, describe_row: see Frame.
     """
     predicates = [gate_predicate(gate, index, types) for index, gate in enumerate(gates)]
     narrowed = all(predicate is not None for predicate in predicates)
@@ -267,4 +270,11 @@ select
     {counts},
 from frame_rows
 """
-    return Frame(name=name, sql=sql, gates=tuple(gates), population_sql=population_sql)
+    return Frame(
+        name=name,
+        sql=sql,
+        gates=tuple(gates),
+        population_sql=population_sql,
+        unit=unit,
+        describe_row=describe_row,
+    )

@@ -12,7 +12,8 @@ Every raw suite validates four frames read from the warehouse:
   the rows validated are counted over every row staging uses;
 - ``volume``: the newest export day's row count from ``raw._load_manifest`` against the median
   of up to ``VOLUME_HISTORY_DAYS`` previous export days;
-- ``quarantine``: per delivered file, the share of its records in ``raw._quarantine``.
+- ``quarantine``: per delivered file, the share of its records in ``raw._quarantine``; a file
+  of which every record was quarantined blocks whatever its size.
 
 The ``volume`` and ``quarantine`` frames are narrowed the same way: GX sees the export day or
 the files that may break a gate, none on a normal day.
@@ -21,7 +22,8 @@ the files that may break a gate, none on a normal day.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
 
 import great_expectations.expectations as gxe
 
@@ -43,7 +45,9 @@ from .spec import (
     SuiteContext,
     SuiteInfo,
     columns_of,
+    counted,
     error,
+    percent,
     quote,
     read_seed_column,
     sql_literal,
@@ -58,7 +62,8 @@ VOLUME_SPIKE_RATIO = 10.0
 QUARANTINE_WARN_SHARE = 0.01
 QUARANTINE_ERROR_SHARE = 0.05
 # Files with fewer records only warn: one bad row in a three-row late batch is not a broken
-# export (the loader's quarantine_share check still weighs it against the whole source).
+# export (the loader's quarantine_share check still weighs it against the whole source). A file
+# of which every record was quarantined blocks whatever its size: nothing of it could be read.
 QUARANTINE_ERROR_MIN_RECORDS = 100
 
 STATUS_SEED = "deal_status_stage_map.csv"
@@ -160,6 +165,19 @@ def rows_frame(source: Source, gates: Iterable[Gate]) -> Frame:
     )
 
 
+def describe_export_day(row: Mapping[str, Any]) -> str:
+    """The newest export day of a volume frame in words, for a failure's message."""
+    text = f"{counted(int(row['rows_loaded']), 'record')} loaded on {row['export_date'][:10]}"
+    if row.get("previous_median") is not None:
+        ratio = row.get("ratio_to_median")
+        times = f"{ratio:.1f}x " if ratio is not None else ""
+        text += (
+            f", {times}the median of {row['previous_median']:,g} over the "
+            f"{counted(row['previous_days'], 'previous export day')}"
+        )
+    return f"{text}, in {row['_file_name']}"
+
+
 def volume_frame(source: Source, zero_rows_severity: Severity) -> Frame:
     source_name = sql_literal(source.name)
     sql = f"""
@@ -212,6 +230,8 @@ where ranked.day_rank = 1
         rows_sql=sql,
         types=types,
         order_by=("export_date",),
+        unit="export day",
+        describe_row=describe_export_day,
         gates=(
             Gate(
                 expectation=gxe.ExpectColumnValuesToBeBetween(column="rows_loaded", min_value=1),
@@ -230,6 +250,16 @@ where ranked.day_rank = 1
                 f"the previous {VOLUME_HISTORY_DAYS} export days",
             ),
         ),
+    )
+
+
+def describe_quarantined_file(row: Mapping[str, Any]) -> str:
+    """One file of a quarantine frame in words, for a failure's message."""
+    quarantined = row["rows_quarantined"]
+    records = row["rows_loaded"] + quarantined
+    return (
+        f"{quarantined:,} of {counted(records, 'record')} quarantined "
+        f"({percent(quarantined / records)}) in {row['_file_name']}"
     )
 
 
@@ -266,9 +296,11 @@ select
     *,
     rows_quarantined / nullif(rows_loaded + rows_quarantined, 0) as quarantined_share,
     case
-        when rows_loaded + rows_quarantined >= {QUARANTINE_ERROR_MIN_RECORDS}
+        when
+            rows_loaded + rows_quarantined >= {QUARANTINE_ERROR_MIN_RECORDS}
+            or (rows_loaded = 0 and rows_quarantined > 0)
             then rows_quarantined / (rows_loaded + rows_quarantined)
-    end as quarantined_share_of_large_file
+    end as blocking_quarantined_share
 from final
 """
     types = {
@@ -276,13 +308,15 @@ from final
         "rows_loaded": "bigint",
         "rows_quarantined": "bigint",
         "quarantined_share": "double",
-        "quarantined_share_of_large_file": "double",
+        "blocking_quarantined_share": "double",
     }
     return narrowed_frame(
         "quarantine",
         rows_sql=sql,
         types=types,
         order_by=("_file_name",),
+        unit="file",
+        describe_row=describe_quarantined_file,
         gates=(
             warn(
                 gxe.ExpectColumnValuesToBeBetween(
@@ -292,10 +326,11 @@ from final
             ),
             error(
                 gxe.ExpectColumnValuesToBeBetween(
-                    column="quarantined_share_of_large_file", max_value=QUARANTINE_ERROR_SHARE
+                    column="blocking_quarantined_share", max_value=QUARANTINE_ERROR_SHARE
                 ),
                 f"at most {QUARANTINE_ERROR_SHARE:.0%} of the records of a file of "
-                f"{QUARANTINE_ERROR_MIN_RECORDS} or more quarantined",
+                f"{QUARANTINE_ERROR_MIN_RECORDS} or more quarantined, and at least one record "
+                "of every file read",
             ),
         ),
     )

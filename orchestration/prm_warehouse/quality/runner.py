@@ -31,11 +31,13 @@ from typing import Any
 import duckdb
 import pandas as pd
 
-from .spec import SEVERITIES, Frame, Gate, Severity, Suite
+from .spec import SEVERITIES, Frame, Gate, Severity, Suite, counted
 
 logger = logging.getLogger(__name__)
 
 SAMPLE_ROWS = 5
+# Offending rows a failure's message describes one by one (a frame's describe_row).
+DESCRIBED_ROWS = 10
 # How long a check waits for a writer (a load or a dbt build) to release the warehouse file.
 OPEN_TIMEOUT_SECONDS = 120.0
 _OPEN_RETRY_SECONDS = 2.0
@@ -76,6 +78,9 @@ class Failure:
     unexpected_count: int | None
     sample_rows: tuple[dict[str, Any], ...]
     file_names: tuple[str, ...]
+    unit: str = "row"  # what one counted row stands for (see Frame.unit)
+    # the first offending rows in words (see Frame.describe_row), shown instead of the files
+    details: tuple[str, ...] = ()
 
     @property
     def label(self) -> str:
@@ -85,8 +90,7 @@ class Failure:
 
     def describe(self) -> str:
         if self.unexpected_count:
-            rows = "row" if self.unexpected_count == 1 else "rows"
-            text = f"{self.label} failed for {self.unexpected_count} {rows}"
+            text = f"{self.label} failed for {counted(self.unexpected_count, self.unit)}"
             observed = self.observed if isinstance(self.observed, dict) else {}
             # a value outside its set is the whole story (an unknown status label, say)
             values = (
@@ -98,7 +102,12 @@ class Failure:
                 text += " (unexpected: " + ", ".join(str(value) for value in values[:5]) + ")"
         else:
             text = f"{self.label} failed (observed {_short(self.observed)})"
-        if self.file_names:
+        if self.details:
+            text += ": " + "; ".join(self.details)
+            more = (self.unexpected_count or 0) - len(self.details)
+            if more > 0:
+                text += f"; {counted(more, 'more ' + self.unit)}"
+        elif self.file_names:
             text += " in " + ", ".join(self.file_names)
             lines = sorted(
                 {row["_line_number"] for row in self.sample_rows if row.get("_line_number")}
@@ -291,6 +300,12 @@ def _failure(suite: Suite, frame: Frame, gate: Gate, result: Any, data: pd.DataF
         {str(key): json_ready(value) for key, value in row.items()}
         for row in offending.head(SAMPLE_ROWS).to_dict(orient="records")
     )
+    described = ()
+    if frame.describe_row is not None:
+        described = tuple(
+            frame.describe_row({str(key): json_ready(value) for key, value in row.items()})
+            for row in offending.head(DESCRIBED_ROWS).to_dict(orient="records")
+        )
     unexpected = details.get("unexpected_count")
     return Failure(
         suite=suite.name,
@@ -303,6 +318,8 @@ def _failure(suite: Suite, frame: Frame, gate: Gate, result: Any, data: pd.DataF
         unexpected_count=int(unexpected) if unexpected is not None else None,
         sample_rows=sample,
         file_names=file_names,
+        unit=frame.unit or "row",
+        details=described,
     )
 
 

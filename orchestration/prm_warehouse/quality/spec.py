@@ -14,10 +14,10 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from great_expectations.expectations import Expectation
 
@@ -59,6 +59,13 @@ class Frame:
     # break a gate: one row with `rows`, the rows the gates apply to, and per gate `gate_<i>`,
     # the rows its unexpected share is taken of.
     population_sql: str | None = None
+    # What one row of the frame stands for ("row", "file", "export day"): a failure counts in
+    # it and the run's log line says how many were validated. None: the frame holds no rows
+    # (a check of the table's columns).
+    unit: str | None = "row"
+    # The text of one offending row in a failure's message (its counts and its file); None:
+    # the message names the offending files and lines.
+    describe_row: Callable[[Mapping[str, Any]], str] | None = None
 
 
 @dataclass(frozen=True)
@@ -129,6 +136,20 @@ def read_seed_column(path: Path, column: str) -> tuple[str, ...]:
             if value not in values:
                 values.append(value)
     return tuple(values)
+
+
+def counted(count: int, unit: str) -> str:
+    """ "1 file", "3 files", "1,204 rows"."""
+    return f"{count:,} {unit}" if count == 1 else f"{count:,} {unit}s"
+
+
+def percent(share: float) -> str:
+    """A share as a percentage: "5%", "100%", "33.3%"; never rounded to look whole ("5.04%")."""
+    value = 100.0 * share
+    if value == round(value):
+        return f"{value:.0f}%"
+    text = f"{value:.1f}"
+    return f"{value:.2f}%" if float(text) == round(value) else f"{text}%"
 
 
 def columns_of(gates: Iterable[Gate]) -> set[str]:
