@@ -7,6 +7,8 @@ without running anything.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import dagster as dg
 import pytest
 
@@ -149,6 +151,18 @@ def test_dbt_tests_are_asset_checks(asset_graph):
     for name in ("unique_fct_deal_funnel_deal_id", "not_null_fct_deal_funnel_deal_id"):
         assert name in checks, sorted(checks)
         assert checks[name].blocking, name
+
+
+def test_every_singular_dbt_test_is_an_asset_check(asset_graph):
+    # dagster-dbt attaches a singular test that reads one model to that model; one that reads
+    # several names its model in `meta.dagster.ref`, or it would be logged as an observation
+    tests_dir = Path(__file__).resolve().parents[1] / "dbt_project" / "tests"
+    singular = {path.stem for path in tests_dir.rglob("*.sql")}
+    assert len(singular) == 20
+    check_names = {check_key.name for check_key in asset_graph.asset_check_keys}
+    assert sorted(singular - check_names) == []
+    reconcile = _checks_on(asset_graph, "marts", "fct_funnel_partner")
+    assert reconcile["assert_funnel_counts_reconcile"].blocking
 
 
 def test_warn_severity_dbt_test_is_not_blocking(asset_graph):

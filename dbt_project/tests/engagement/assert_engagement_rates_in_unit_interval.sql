@@ -1,6 +1,8 @@
 -- Fails with every rate outside [0, 1]: completion rates of fct_learning_progress and proposal
 -- rates of fct_talk_script_proposal_effect. A failure means a count exceeds its cohort or
 -- lesson_count (a rate must be capped or the cohort miscounted).
+-- Reads several models; reported in Dagster as a check of fct_learning_progress.
+{{ config(meta={'dagster': {'ref': {'name': 'fct_learning_progress'}}}) }}
 select
     'fct_learning_progress' as model_name,
     individual_id || '/' || course_id as row_key,

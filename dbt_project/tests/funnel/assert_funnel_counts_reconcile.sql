@@ -4,6 +4,8 @@
 -- A failing row names a firm, stage and date (NULL date: the firm's total) whose count
 -- differs between two marts: an entry is lost, counted twice, or attributed to another
 -- firm or date in one of them.
+-- Reads several models; reported in Dagster as a check of fct_funnel_partner.
+{{ config(meta={'dagster': {'ref': {'name': 'fct_funnel_partner'}}}) }}
 {%- set stages = prm_warehouse.funnel_stages() %}
 
 with

@@ -2,6 +2,8 @@
 -- A failing row is a target or restatement dated on another day: it would match no month
 -- of fct_kpi_monthly, so the target would be missing from fct_kpi_target_gap or the
 -- restatement would not cover the figure it was meant for.
+-- Reads several models; reported in Dagster as a check of kpi_targets.
+{{ config(meta={'dagster': {'ref': {'name': 'kpi_targets'}}}) }}
 with
 
 kpi_targets as (

@@ -4,6 +4,8 @@
 -- A failing row is a person flagged by one model and not the other: the two copies of the
 -- key-person rule (scoring, weights, thresholds, ranking) have drifted apart, and
 -- key_person_count no longer means what the engagement dashboard shows.
+-- Reads several models; reported in Dagster as a check of fct_key_person_engagement.
+{{ config(meta={'dagster': {'ref': {'name': 'fct_key_person_engagement'}}}) }}
 with
 
 states as (

@@ -3,6 +3,8 @@
 -- A failing row is a KPI figure for a firm or person the dimensions do not hold (a deal
 -- of an unknown owner, a person of an unknown firm): dashboards could not label it and the
 -- programme total would include activity nobody can be asked about.
+-- Reads several models; reported in Dagster as a check of fct_kpi_monthly.
+{{ config(meta={'dagster': {'ref': {'name': 'fct_kpi_monthly'}}}) }}
 with
 
 kpi_monthly as (

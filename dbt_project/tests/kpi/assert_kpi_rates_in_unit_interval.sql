@@ -3,6 +3,8 @@
 -- denominator, and value is NULL if and only if denominator = 0.
 -- A failing row is a rate that counts converted deals outside their cohort, reports 0 for
 -- an empty cohort (or NULL for a non-empty one), or is not the share it claims to be.
+-- Reads several models; reported in Dagster as a check of fct_kpi_monthly.
+{{ config(meta={'dagster': {'ref': {'name': 'fct_kpi_monthly'}}}) }}
 with
 
 kpi_monthly as (

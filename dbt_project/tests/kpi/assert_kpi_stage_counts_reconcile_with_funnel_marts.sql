@@ -3,6 +3,8 @@
 -- fct_funnel_person, for every month of fct_kpi_monthly.
 -- A failing row names a scope, month and stage whose monthly figure differs from the
 -- funnel marts: the KPI mart and the funnel dashboards would disagree.
+-- Reads several models; reported in Dagster as a check of fct_kpi_monthly.
+{{ config(meta={'dagster': {'ref': {'name': 'fct_kpi_monthly'}}}) }}
 {%- set stages = prm_warehouse.funnel_stages() %}
 
 with

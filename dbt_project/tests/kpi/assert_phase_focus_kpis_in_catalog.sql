@@ -3,6 +3,8 @@
 -- them (an entry is found when `|<kpi_key>|` occurs in `|<focus_kpis>|`).
 -- A failing row is a phase naming a KPI the catalogue does not hold (a typo, or a KPI
 -- renamed or removed): fct_kpi_monthly would flag no row of it as a focus KPI.
+-- Reads several models; reported in Dagster as a check of program_phases.
+{{ config(meta={'dagster': {'ref': {'name': 'program_phases'}}}) }}
 with
 
 program_phases as (
