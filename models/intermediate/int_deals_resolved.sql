@@ -1,7 +1,9 @@
--- Deals of the current snapshot that the marts may count: the firm and the owner are known
--- (present in the current partners and partner_users snapshots) and the deal was registered
--- on or before the as-of date. Deals that name an unknown firm or person are reported by
--- int_reference_violations instead.
+-- Deals of the current snapshot that the marts may count: the firm is known, the owner is a
+-- known person of a known firm (present in the current partner_users snapshot, their firm in
+-- the current partners snapshot: a person of dim_partner_individual), and the deal was
+-- registered on or before the as-of date. A deal that names an unknown firm or person is
+-- reported by int_reference_violations; a deal whose owner belongs to an unknown firm is
+-- left out with its owner, whose partner_users row int_reference_violations reports.
 with
 
 deals as (
@@ -14,6 +16,13 @@ partners as (
 
 partner_users as (
     select * from {{ ref('stg_portal__partner_users') }}
+),
+
+owners as (
+    select partner_users.user_id
+    from partner_users
+    inner join partners
+        on partner_users.partner_id = partners.partner_id
 ),
 
 resolved as (
@@ -31,8 +40,8 @@ resolved as (
     from deals
     inner join partners
         on deals.partner_id = partners.partner_id
-    inner join partner_users
-        on deals.owner_user_id = partner_users.user_id
+    inner join owners
+        on deals.owner_user_id = owners.user_id
 ),
 
 final as (
