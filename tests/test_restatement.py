@@ -29,6 +29,7 @@ import pytest
 from dbt_invocation import invoke_dbt
 from prm_warehouse import restatement
 from prm_warehouse.raw.schema import create_raw_tables
+from prm_warehouse.raw.withdraw import withdraw_file
 from prm_warehouse.resources import WarehouseResource
 from prm_warehouse.settings import PROJECT_ROOT
 
@@ -445,6 +446,68 @@ def test_the_guard_names_the_file_that_brought_a_late_event(
     result = restatement.build_restatement_check()(_check_context(warehouse_path))
     assert result.passed is False
     assert "deal_status_events_20260511_late.csv" in (result.description or "")
+
+
+def test_the_guard_names_a_file_withdrawn_since_the_last_publication(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A late file counted in a publication, then withdrawn: the guard names the withdrawal."""
+    warehouse_path = tmp_path / "warehouse.duckdb"
+    monkeypatch.setenv("PRM_WAREHOUSE_PATH", str(warehouse_path))
+    late_file = "deal_status_events_20260511_late.csv"
+    with duckdb.connect(str(warehouse_path)) as con:
+        create_raw_tables(con)
+        _insert_raw_rows(con)
+        # D001 reached 提案済み on 04-28, delivered in a late file of its own (loaded with
+        # the others, 2026-05-11 12:00 UTC, and listed in the load manifest).
+        _insert(
+            con,
+            "deal_status_events",
+            late_file,
+            [("E7", "D001", "提案済み", jst("2026-04-28 10:00"), None)],
+        )
+        con.execute(
+            "insert into raw._load_manifest values "
+            "(?, ?, '2026-05-11', 'x', 1, 'utf-8', 1, 0, ?, null)",
+            ["deal_status_events", late_file, LOADED_AT],
+        )
+    project_dir = PROJECT_ROOT / "dbt_project"
+
+    _dbt(project_dir, tmp_path, "build", "--select", BUILD_SELECTION)
+    with duckdb.connect(str(warehouse_path)) as con:
+        # April: D001 enters proposal on 04-28.
+        assert _programme_figures(con, "proposal_count") == [
+            (APRIL, 1.0),
+            (dt.date(2026, 5, 1), 0.0),
+        ]
+        restatement.publish_kpi_figures(
+            con, AS_OF, publication_id="first", published_at=SECOND_PUBLISHED_AT
+        )
+        # The late file should never have been delivered: withdrawn on 05-12 10:00 Japan time.
+        withdraw_file(con, "deal_status_events", late_file, withdrawn_at=jst("2026-05-12 10:00"))
+
+    _dbt(project_dir, tmp_path, "build", "--select", BUILD_SELECTION, "--full-refresh")
+    with duckdb.connect(str(warehouse_path)) as con:
+        # Without E7, D001 enters proposal on 05-08: April 1 -> 0, for both guarded scopes.
+        differences = restatement.check_restatements(con)
+        assert [(d.scope_type, d.old_value, d.new_value) for d in differences] == [
+            ("partner", 1.0, 0.0),
+            ("programme", 1.0, 0.0),
+        ]
+        with pytest.raises(ValueError) as raised:
+            restatement.publish_kpi_figures(con, AS_OF, published_at=SECOND_PUBLISHED_AT)
+    message = str(raised.value)
+    assert "the change comes from a snapshot or a definition" not in message
+    assert message.splitlines()[-3:] == [
+        "No event loaded since the last publication (2026-05-11 12:00 UTC) is dated in those "
+        "months.",
+        "Files withdrawn since the last publication (their rows no longer count), a possible "
+        "cause:",
+        f"- {late_file} (deal_status_events): withdrawn on 2026-05-12 01:00 UTC, 1 row",
+    ]
+    result = restatement.build_restatement_check()(_check_context(warehouse_path))
+    assert result.passed is False
+    assert f"- {late_file} (deal_status_events): withdrawn" in (result.description or "")
 
 
 def _check_context(warehouse_path: Path):

@@ -160,15 +160,17 @@ def build(ctx: click.Context, full_refresh: bool) -> None:
 @click.argument("source")
 @click.argument("file_name")
 def withdraw(source: str, file_name: str) -> None:
-    """Remove a delivered file's rows from the warehouse (then run build --full-refresh).
+    """Remove a delivered file's rows from the warehouse; the next build rebuilds in full.
 
     Use it for a file that should never have been delivered; a corrected export is simply
     delivered again under the same name. Deleting a file from the landing folder does not
-    remove its rows (landing folders may be pruned after loading).
+    remove its rows (landing folders may be pruned after loading). The withdrawal is recorded
+    in the warehouse: the next build, whatever starts it (this command line, the schedule,
+    the sensor or the Dagster UI), rebuilds the incremental models from scratch, as
+    build --full-refresh does.
     """
     import duckdb
 
-    from .fingerprint import fingerprint_path
     from .locking import warehouse_write_lock
     from .raw.withdraw import withdraw_file
 
@@ -183,7 +185,6 @@ def withdraw(source: str, file_name: str) -> None:
             raise click.ClickException(str(exc)) from exc
         finally:
             con.close()
-        fingerprint_path(settings).unlink(missing_ok=True)  # the next build must run
     landing_copy = settings.landing_dir / source / file_name
     click.echo(
         f"withdrew {source}/{file_name}: {withdrawal.rows_removed:,} rows and "
@@ -191,7 +192,11 @@ def withdraw(source: str, file_name: str) -> None:
     )
     if landing_copy.exists():
         click.echo(f"remove {landing_copy} too, or the next build loads it again", err=True)
-    click.echo("now run: prm-warehouse build --full-refresh")
+    click.echo(
+        "the next build (prm-warehouse build, the schedule, the sensor or the Dagster UI) "
+        "rebuilds the incremental models in full; the serving copy keeps the withdrawn rows "
+        "until it succeeds"
+    )
 
 
 @main.command(context_settings={"ignore_unknown_options": True})

@@ -2,7 +2,9 @@
 
 A build's inputs are the landing files, the as-of date and the project's own definitions
 (models, seeds, macros, suites and code). Their fingerprint is stored beside the serving copy
-after each successful publication; a build whose fingerprint matches has nothing to do.
+after each successful publication; a build whose fingerprint matches has nothing to do,
+unless the warehouse records a withdrawn file whose rows the incremental models still hold
+(``raw.withdraw``).
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import json
 from pathlib import Path
 
 from .automation import landing_fingerprint
+from .raw.withdraw import rebuild_pending
 from .settings import PROJECT_ROOT, Settings
 
 # Folders whose files define what a build computes.
@@ -44,7 +47,8 @@ def fingerprint_path(settings: Settings) -> Path:
 
 
 def is_up_to_date(settings: Settings, fingerprint: str) -> bool:
-    """True when the serving copy was published from exactly these inputs."""
+    """True when the serving copy was published from exactly these inputs and no withdrawal
+    waits for its full rebuild."""
     path = fingerprint_path(settings)
     if not (path.exists() and settings.serving_path.exists() and settings.warehouse_path.exists()):
         return False
@@ -52,7 +56,9 @@ def is_up_to_date(settings: Settings, fingerprint: str) -> bool:
         recorded = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return False
-    return recorded.get("fingerprint") == fingerprint
+    if recorded.get("fingerprint") != fingerprint:
+        return False
+    return not rebuild_pending(settings.warehouse_path)
 
 
 def record(settings: Settings, fingerprint: str, run_id: str) -> None:

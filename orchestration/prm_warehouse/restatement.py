@@ -42,6 +42,7 @@ import dagster as dg
 import duckdb
 
 from .raw.contract import SOURCES
+from .raw.withdraw import Withdrawal, withdrawals_since
 from .resources import WarehouseResource
 from .serving import publication_id_of_run
 from .settings import JST
@@ -491,7 +492,10 @@ def publish_kpi_figures(
     undeclared = check_restatements(con)
     if undeclared:
         since, arrivals = late_arrivals(con, undeclared)
-        raise ValueError(failure_message(undeclared, since=since, arrivals=arrivals))
+        withdrawn = withdrawals_since(con, since) if since is not None else []
+        raise ValueError(
+            failure_message(undeclared, since=since, arrivals=arrivals, withdrawn=withdrawn)
+        )
     published_at = published_at or dt.datetime.now(dt.UTC)
     reported = write_restatement_report(con, detected_at=published_at)
     publication = record_publication(
@@ -581,8 +585,12 @@ def failure_message(
     *,
     since: dt.datetime | None = None,
     arrivals: Sequence[Arrival] = (),
+    withdrawn: Sequence[Withdrawal] = (),
     limit: int = 20,
 ) -> str:
+    """What the guard says: the changed figures, then where the change may come from: the
+    event files loaded since the last publication (`since`) with rows dated in the changed
+    months, and the files withdrawn since then (their rows no longer count)."""
     lines = [
         f"{len(differences)} published figure(s) of closed months would change without a "
         f"declared restatement (add rows to seeds/kpi_restatements.csv to accept them):"
@@ -599,11 +607,24 @@ def failure_message(
             lines += [f"- {arrival.describe()}" for arrival in arrivals[:limit]]
             if len(arrivals) > limit:
                 lines.append(f"- ... and {len(arrivals) - limit} more files")
+        elif withdrawn:
+            lines.append(
+                f"No event loaded since the last publication ({published}) is dated in those "
+                "months."
+            )
         else:
             lines.append(
                 f"No event loaded since the last publication ({published}) is dated in those "
                 "months: the change comes from a snapshot or a definition (seeds, models)."
             )
+        if withdrawn:
+            lines.append(
+                "Files withdrawn since the last publication (their rows no longer count), "
+                "a possible cause:"
+            )
+            lines += [f"- {withdrawal.describe()}" for withdrawal in withdrawn[:limit]]
+            if len(withdrawn) > limit:
+                lines.append(f"- ... and {len(withdrawn) - limit} more files")
     return "\n".join(lines)
 
 
@@ -627,12 +648,15 @@ def build_restatement_check(
         with warehouse.connect() as con:
             undeclared = check_restatements(con)
             since, arrivals = late_arrivals(con, undeclared) if undeclared else (None, [])
+            withdrawn = withdrawals_since(con, since) if since is not None else []
         context.log.info("%d undeclared restatement(s) found.", len(undeclared))
         return dg.AssetCheckResult(
             passed=not undeclared,
             severity=dg.AssetCheckSeverity.ERROR,
             description=(
-                failure_message(undeclared, since=since, arrivals=arrivals) if undeclared else None
+                failure_message(undeclared, since=since, arrivals=arrivals, withdrawn=withdrawn)
+                if undeclared
+                else None
             ),
             metadata={
                 "undeclared_differences": len(undeclared),
@@ -641,6 +665,9 @@ def build_restatement_check(
                 ),
                 "late_event_files": dg.MetadataValue.md(
                     "\n".join(f"- {a.describe()}" for a in arrivals[:50]) or "none"
+                ),
+                "withdrawn_files": dg.MetadataValue.md(
+                    "\n".join(f"- {w.describe()}" for w in withdrawn[:50]) or "none"
                 ),
             },
         )

@@ -5,8 +5,14 @@ Asset keys follow the warehouse: a model lives at ``[<schema>, <model name>]`` (
 ``raw/<table>`` that the Python loaders materialize, so lineage runs from the landing
 folder to the marts. Error-severity dbt tests become blocking asset checks (dagster-dbt's
 default), so a failed test stops the Python assets downstream of its model.
+
+A file withdrawn from the warehouse (``prm-warehouse withdraw``) leaves the raw tables, and
+the incremental event models would keep its rows: while a withdrawal is pending, the dbt
+build runs with ``--full-refresh``, whoever started the run, and the withdrawal is marked
+rebuilt once that build succeeded with every incremental model selected.
 """
 
+import json
 from collections.abc import Mapping
 from typing import Any
 
@@ -21,6 +27,7 @@ from .dbt_manifest import (
     dbt_vars_arg,
     ensure_manifest,
 )
+from .raw.withdraw import mark_rebuilt, pending_withdrawals
 from .resources import WarehouseResource
 
 DBT_SOURCE_NAME = "portal"
@@ -68,6 +75,17 @@ def dbt_build_args(
     return args
 
 
+def incremental_model_keys() -> frozenset[dg.AssetKey]:
+    """The asset keys of the dbt models materialized as ``incremental``."""
+    manifest = json.loads(dbt_project.manifest_path.read_text(encoding="utf-8"))
+    translator = WarehouseDbtTranslator()
+    return frozenset(
+        translator.get_asset_key(node)
+        for node in manifest["nodes"].values()
+        if node["resource_type"] == "model" and node["config"].get("materialized") == "incremental"
+    )
+
+
 class DbtBuildConfig(dg.Config):
     full_refresh: bool = False
     # Japan-time dates; set by the back-fill job (prm_warehouse.backfill), empty otherwise.
@@ -88,16 +106,26 @@ def dbt_models(
     warehouse: WarehouseResource,
 ):
     as_of_date = warehouse.resolved_as_of_date().isoformat()
+    with warehouse.connect() as con:
+        withdrawn = pending_withdrawals(con)
+    full_refresh = config.full_refresh or bool(withdrawn)
+    if withdrawn:
+        context.log.info(
+            "%d file(s) withdrawn since the incremental models were last rebuilt (%s): "
+            "dbt builds them with --full-refresh",
+            len(withdrawn),
+            ", ".join(f"{w.source}/{w.file_name}" for w in withdrawn),
+        )
     context.log.info(
         "dbt build as of %s into %s (full refresh: %s)",
         as_of_date,
         warehouse.warehouse_path,
-        config.full_refresh,
+        full_refresh,
     )
     with dbt_env(warehouse.absolute_warehouse_path(), as_of_date):
         invocation = dbt.cli(
             dbt_build_args(
-                full_refresh=config.full_refresh,
+                full_refresh=full_refresh,
                 backfill_start=config.backfill_start,
                 backfill_end=config.backfill_end,
             ),
@@ -106,6 +134,16 @@ def dbt_models(
             target_path=TARGET_DIR,
         )
         yield from invocation.stream()
+    # Reached only when dbt succeeded (a failed invocation raises at the end of the stream).
+    if withdrawn and invocation.is_successful():
+        if incremental_model_keys() <= context.selected_asset_keys:
+            with warehouse.connect() as con:
+                rebuilt = mark_rebuilt(con, withdrawn)
+            context.log.info("%d withdrawal(s) marked rebuilt", rebuilt)
+        else:
+            context.log.info(
+                "withdrawal(s) still pending: this run did not select every incremental model"
+            )
 
 
 dbt_resource = dbt_cli_resource()

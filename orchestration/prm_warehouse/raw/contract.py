@@ -29,6 +29,7 @@ ColumnKind = Literal["id", "text", "timestamp", "date", "bool", "int", "number"]
 RAW_SCHEMA = "raw"
 QUARANTINE_TABLE = "_quarantine"
 MANIFEST_TABLE = "_load_manifest"
+WITHDRAWALS_TABLE = "_withdrawals"
 
 DUCKDB_TYPES: dict[ColumnKind, str] = {
     "id": "varchar",

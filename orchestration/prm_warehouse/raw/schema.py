@@ -10,6 +10,7 @@ from .contract import (
     QUARANTINE_TABLE,
     RAW_SCHEMA,
     SOURCES,
+    WITHDRAWALS_TABLE,
     Source,
 )
 
@@ -53,6 +54,20 @@ create table if not exists {RAW_SCHEMA}.{MANIFEST_TABLE} (
 )
 """
 
+# Files withdrawn with `prm-warehouse withdraw`. `rebuilt_at` is set once a dbt build that
+# rebuilt the incremental models in full succeeded after the withdrawal; until then the
+# withdrawal is pending and every build runs dbt with --full-refresh (raw/withdraw.py).
+WITHDRAWALS_DDL = f"""
+create table if not exists {RAW_SCHEMA}.{WITHDRAWALS_TABLE} (
+    source varchar not null,
+    file_name varchar not null,
+    rows_removed bigint not null,
+    quarantined_removed bigint not null,
+    withdrawn_at timestamptz not null,
+    rebuilt_at timestamptz
+)
+"""
+
 # Added after the first release: warehouses created before them get the columns here.
 MIGRATIONS = (
     f"alter table {RAW_SCHEMA}.{MANIFEST_TABLE} add column if not exists file_stat varchar",
@@ -61,11 +76,13 @@ MIGRATIONS = (
 
 
 def create_raw_tables(con: duckdb.DuckDBPyConnection) -> None:
-    """Create the raw schema, one table per source, the quarantine and the load manifest."""
+    """Create the raw schema, one table per source, the quarantine, the load manifest and the
+    withdrawals."""
     con.execute(f"create schema if not exists {RAW_SCHEMA}")
     for source in SOURCES:
         con.execute(raw_table_ddl(source))
     con.execute(QUARANTINE_DDL)
     con.execute(MANIFEST_DDL)
+    con.execute(WITHDRAWALS_DDL)
     for migration in MIGRATIONS:
         con.execute(migration)
