@@ -1,6 +1,7 @@
 """A broken export stops the build before dbt, names suite, expectation, file and line, and
 leaves the published marts exactly as they were."""
 
+import datetime as dt
 import shutil
 from pathlib import Path
 
@@ -158,3 +159,60 @@ def test_a_quarantined_snapshot_record_keeps_the_deal_as_last_read(
         "Snapshot rows kept from an earlier file because their record in the newest file was "
         "quarantined: deals 1"
     ) in render_input_problems(tmp_path / "warehouse.duckdb")
+
+
+def test_a_content_whose_record_opens_a_quote_it_never_closes_keeps_its_last_read_row(
+    small_build, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # contents is a small source: its one set-aside record is 1 of the 8 rows delivered
+    # (12.5%), above the default limit of 5%
+    monkeypatch.setenv("PRM_QUARANTINE_MAX_SHARE", "0.2")
+    landing = tmp_path / "landing"
+    shutil.copytree(small_build.landing_dir, landing)
+    shutil.copy(small_build.warehouse_path, tmp_path / "warehouse.duckdb")
+    shutil.copy(small_build.serving_path, tmp_path / "serving.duckdb")
+
+    # A second export of the day (the newest snapshot) in which CT003's title opens a quote
+    # that nothing closes: line 4 is set aside, its key CT003 read before the quote.
+    newest = landing / "contents" / "contents_20261031.csv"
+    lines = newest.read_text(encoding="utf-8-sig").splitlines()
+    assert lines[3] == 'CT003,"導入事例：飲食店, 3店舗",case_study,飲食,事例,2026-10-15 10:00:00'
+    lines[3] = 'CT003,"未閉じタイトル,case_study,飲食,事例,2026-10-15 10:00:00'
+    (landing / "contents" / "contents_20261031_v2.csv").write_text(
+        "\n".join(lines) + "\n", encoding="utf-8"
+    )
+    settings = Settings(
+        landing_dir=landing,
+        warehouse_path=tmp_path / "warehouse.duckdb",
+        serving_path=tmp_path / "serving.duckdb",
+        as_of_date=small_build.as_of_date,
+    )
+    with dg.DagsterInstance.ephemeral() as instance:
+        outcome = run_build(settings, instance=instance)
+    assert outcome.success, "\n".join(outcome.reasons())
+
+    with duckdb.connect(str(tmp_path / "warehouse.duckdb"), read_only=True) as con:
+        assert con.execute(
+            "select line_number, record_key from raw._quarantine "
+            "where file_name = 'contents_20261031_v2.csv'"
+        ).fetchall() == [(4, "CT003")]
+        # CT001 and CT002 as the new export reads them, CT003 as the earlier one of the day
+        assert con.execute(
+            "select content_id, title, content_type, _file_name "
+            "from staging.stg_portal__contents order by content_id"
+        ).fetchall() == [
+            ("CT001", "飲食店向けトークスクリプト", "talk_script", "contents_20261031_v2.csv"),
+            ("CT002", "クラウド会計 提案資料", "sales_deck", "contents_20261031_v2.csv"),
+            ("CT003", "導入事例：飲食店, 3店舗", "case_study", "contents_20261031.csv"),
+        ]
+        # CV0004 (U007 viewed CT003) still refers to a known content
+        assert con.execute(
+            "select count(*) from intermediate.int_reference_violations "
+            "where source_name = 'content_views'"
+        ).fetchall() == [(0,)]
+    with duckdb.connect(str(tmp_path / "serving.duckdb"), read_only=True) as con:
+        # CV0004: 2026-10-22 01:00 UTC is 10:00 in Japan, a view in October by U007
+        assert con.execute(
+            "select month_start, content_type, industry, views, downloads, unique_viewers "
+            "from marts.fct_content_engagement where content_id = 'CT003'"
+        ).fetchall() == [(dt.date(2026, 10, 1), "case_study", "飲食", 1, 0, 1)]

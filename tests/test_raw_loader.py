@@ -100,13 +100,14 @@ def test_fixture_files_load_with_types_lineage_and_quarantine(landing, con):
         "select strftime(registered_at, '%Y-%m-%d %H:%M') from raw.deals where deal_id = 'D0000001'"
     ).fetchone() == ("2026-03-31 15:30",)
 
-    # line 5's key is readable (its snapshot entity keeps an earlier row); line 6's is not
+    # both keys are readable (a snapshot entity keeps an earlier row): line 5's from its
+    # typed row, line 6's from the first of its 4 fields, where the header puts deal_id
     assert con.execute(
         "select file_name, line_number, reason, record_key from raw._quarantine "
         "order by line_number"
     ).fetchall() == [
         ("deals_20260401.csv", 5, "approach_planned_on: not a date: '2026-13-01'", "D0000003"),
-        ("deals_20260401.csv", 6, "expected 13 fields as in the header, found 4", None),
+        ("deals_20260401.csv", 6, "expected 13 fields as in the header, found 4", "D0000004"),
     ]
     assert con.execute(
         "select file_name, export_date, encoding, rows_loaded, rows_quarantined "

@@ -310,6 +310,56 @@ def test_unclosed_quote_ended_by_a_later_quote_loses_only_its_line(chunk_rows):
     assert reasons[2] == "expected 4 fields as in the header, found 3"
 
 
+@pytest.mark.parametrize("chunk_rows", [1, 3, 100_000])
+def test_a_set_aside_csv_record_names_its_key_when_its_line_shows_it(chunk_rows):
+    # The header puts the key second, so each line shows whether the key field comes before
+    # or after the field where the line breaks.
+    data = (
+        "title,content_id,content_type,industry,topic,published_at\n"  # line 1
+        "a,CT01,manual,,t,2026-10-01 10:00:00\n"  # line 2: read
+        '"未閉じタイトル, CT02 ,manual,,t,2026-10-01 10:00:00\n'  # 3: quote opens before the key
+        'c, CT03 ,"manual,,t,2026-10-01 10:00:00\n'  # 4: quote opens after the key
+        "d,CT04,manual,,t,2026-10-01 10:00:00\n"  # line 5: read
+        'e,"CT05"x,manual,,t,2026-10-01 10:00:00\n'  # line 6: text after the key's closing quote
+        "f,CT06,manual,t,2026-10-01 10:00:00\n"  # line 7: one field too few
+        "g\n"  # line 8: one field, no key
+        "h, - ,manual,,t,2026-10-01 10:00:00,x\n"  # line 9: too many fields, key is a null token
+        "i,CT09,manual,,t,2026-13-01 10:00:00\n"  # line 10: a bad value
+        'j,"CT10,manual,,t,2026-10-01 10:00:00\n'  # line 11: the key's own quote never closes
+        '"k, ""x""","CT11","open,,t,2026-10-01 10:00:00\n'  # line 12: quoted fields, then open
+        'l,CT12,"manual"x,,t,2026-10-01 10:00:00\n'  # line 13: text after a quote after the key
+    ).encode("cp932")
+    parsed = parse_bytes("contents", "contents_20261031.csv", data, chunk_rows=chunk_rows)
+    assert [r["content_id"] for r in parsed.rows()] == ["CT01", "CT04"]
+    assert [(q.line_number, q.record_key) for q in parsed.quarantined] == [
+        (3, None),
+        (4, "CT03"),
+        (6, None),
+        (7, "CT06"),
+        (8, None),
+        (9, None),
+        (10, "CT09"),
+        (11, None),
+        (12, "CT11"),
+        (13, "CT12"),
+    ]
+    assert parsed.quarantined[1].reason.startswith(
+        "malformed CSV record: a quoted field opened on this line runs to"
+    )
+
+
+def test_an_unclosed_quote_after_the_key_keeps_the_key():
+    data = (
+        "content_id,title,content_type,industry,topic,published_at\n"
+        "C0001,資料,manual,,t,2026-10-01 10:00:00\n"
+        'C0003,"未閉じタイトル,sales_deck,,t,2026-10-01 10:00:00\n'
+        "C0004,動画,video,,t,2026-10-01 10:00:00\n"
+    ).encode()
+    parsed = parse_bytes("contents", "contents_20261031_v2.csv", data)
+    assert [r["content_id"] for r in parsed.rows()] == ["C0001", "C0004"]
+    assert [(q.line_number, q.record_key) for q in parsed.quarantined] == [(3, "C0003")]
+
+
 # --------------------------------------------------------------------------- JSON
 
 
@@ -375,6 +425,35 @@ def test_jsonl_bad_lines_are_quarantined_and_the_rest_loads():
     assert reasons[4] == "expected a JSON object, found list"
     assert reasons[5] == "user_id: required value missing"
     assert parsed.quarantined[0].record == lines[1]
+
+
+def test_a_jsonl_line_that_is_not_valid_json_names_its_key_when_it_reads_before_the_break():
+    lines = [
+        '{"event_id": "L001", "user_id": "U1", "occurred_at": "2026-04-01T00:30:00+09:00"}',
+        '{"user_id": "U1", "event_id": " L002 ", "occurred_at": "2026-04-0',  # cut short
+        '{"event_id": "L003", "user_id": U1, "occurred_at": "2026-04-01T00:00:00Z"}',
+        '{"user_id": "U1", "occurred_at": "2026-04-01T00:00:00Z", "event_id": "L00',
+        '{"event_id": 5',  # a number cut short might have had more digits
+        '{"event_id": 6, "user_id": "U1", "occurred_at": 2026-04-01}',
+        '{"event_id": "NULL", "user_id": "U1",',
+        '{"event_id": "L008", "user_id": "U1", "occurred_at": "2026-04-01 09:00:00"}',
+        '{"event_id": {"id": "L009"}, "user_id": "U1"',
+        '["L010", "U1"',
+    ]
+    parsed = parse_bytes("logins", "logins_20260401.jsonl", ("\n".join(lines) + "\n").encode())
+    assert [r["event_id"] for r in parsed.rows()] == ["L001"]
+    assert [(q.line_number, q.record_key) for q in parsed.quarantined] == [
+        (2, "L002"),
+        (3, "L003"),
+        (4, None),
+        (5, None),
+        (6, "6"),
+        (7, None),
+        (8, "L008"),  # valid JSON with a bad value
+        (9, None),
+        (10, None),
+    ]
+    assert parsed.quarantined[0].reason.startswith("not valid JSON")
 
 
 def test_json_array_file_with_line_numbers():

@@ -20,7 +20,11 @@ Rules (see the raw contract):
   offset; every timestamp is returned as a UTC-aware ``datetime``. Besides the contract's
   forms, one-digit months, days and hours (``2026/4/1 9:00``), fractions of a second and
   an explicit offset are read too: they are unambiguous;
-- identifiers stay text.
+- identifiers stay text;
+- a quarantined record carries its key whenever the key can be read: from the typed row
+  (a bad value), from the field where the header places it (a CSV record of the wrong
+  width), or from the record's first line alone, up to the first field or member that
+  cannot be read (a CSV quote never closed, a JSONL line cut short).
 
 Speed: the reader is on the path of every build, and event files hold millions of rows.
 The common case is handled in bulk (the CSV module or one JSON decode for a whole chunk,
@@ -977,10 +981,56 @@ def _line_breaks(text: str) -> int:
     return text.count("\n") + text.count("\r") - text.count("\r\n")
 
 
+def _key_value(value: Any, name: str) -> str | None:
+    """A delivered key value as the key column reads it (trimmed text); None when blank or
+    not readable as text."""
+    out, bad = _convert_text([value], name)
+    return None if bad else out[0]
+
+
+def _csv_field_key(row: list[str], position: int, name: str) -> str | None:
+    """The key of a CSV record of the wrong width: the field where the header places it."""
+    return _key_value(row[position], name) if position < len(row) else None
+
+
+_CSV_QUOTED_FIELD = re.compile(r'"(?:[^"]|"")*"')
+
+
+def _csv_line_key(line: str, position: int, name: str) -> str | None:
+    """The key of a CSV line that cannot be read as a record, read from that line alone.
+
+    The fields are read from the start of the line as the strict reader reads them, and
+    reading stops at the first one it cannot read: a quote that the line opens and never
+    closes, or text after a closing quote. The key counts only when its field comes
+    before that one and is not blank.
+    """
+    line = line.rstrip("\r\n")
+    value = None
+    start = 0
+    for _ in range(position + 1):
+        if start > len(line):
+            return None  # the line has fewer fields
+        if line.startswith('"', start):
+            quoted = _CSV_QUOTED_FIELD.match(line, start)
+            if quoted is None:
+                return None  # a quote opened in this field and never closed on the line
+            end = quoted.end()
+            if end < len(line) and line[end] != ",":
+                return None  # text after the closing quote
+            value = line[start + 1 : end - 1].replace('""', '"')
+        else:
+            end = line.find(",", start)
+            end = len(line) if end < 0 else end
+            value = line[start:end]
+        start = end + 1
+    return _key_value(value, name)
+
+
 def _csv_rows_in_bulk(
     lines: list[str],
     offset: int,
     width: int,
+    key: tuple[int, str],
     file_name: str,
     record_text: Callable[[int, int], str],
     quarantined: list[QuarantineRecord],
@@ -991,7 +1041,8 @@ def _csv_rows_in_bulk(
     file. A record takes one physical line plus one per line break inside its quoted fields
     (blank lines are empty records of one line), so the line each record starts on follows
     from a running sum. None when the CSV module reports a malformed record (the
-    record-by-record path then quarantines it) or the line count does not add up.
+    record-by-record path then quarantines it) or the line count does not add up. ``key``
+    is the key column's position in the header and its name.
     """
     try:
         rows = list(csv.reader(lines, strict=True))
@@ -1037,6 +1088,7 @@ def _csv_rows_in_bulk(
                     line_number=start,
                     reason=f"expected {width} fields as in the header, found {len(row)}",
                     record=record_text(start, end),
+                    record_key=_csv_field_key(row, *key),
                 )
             )
     return good_rows, good_starts, good_ends
@@ -1046,6 +1098,7 @@ def _csv_rows_by_record(
     lines: list[str],
     offset: int,
     width: int,
+    key: tuple[int, str],
     file_name: str,
     record_text: Callable[[int, int], str],
     quarantined: list[QuarantineRecord],
@@ -1061,6 +1114,10 @@ def _csv_rows_by_record(
     closed, which swallows every line after it up to the next quote or the end of the file.
     Only its first line is set aside then, and reading resumes on the next line: the lines
     it swallowed are records of their own and are read as such.
+
+    A set-aside record carries its key (``key``: the key column's position in the header and
+    its name) when the key can be read: from the record's fields when the record was read
+    with the wrong width, from its first line alone when the record cannot be read at all.
     """
     reader = csv.reader(lines, strict=True)
     rows: list[list[str]] = []
@@ -1069,13 +1126,15 @@ def _csv_rows_by_record(
     previous = offset
 
     def set_aside_first_line(start: int, reason: str) -> int:
+        line = record_text(start, start)
         quarantined.append(
             QuarantineRecord(
                 file_name=file_name,
                 line_number=start,
                 reason=f"{reason}; only this line is set aside, reading resumes on line "
                 f"{start + 1}",
-                record=record_text(start, start),
+                record=line,
+                record_key=_csv_line_key(line, *key),
             )
         )
         return start - offset  # the lines used: up to and including the first line
@@ -1106,6 +1165,7 @@ def _csv_rows_by_record(
                             line_number=start,
                             reason=f"expected {width} fields as in the header, found {len(row)}",
                             record=record_text(start, previous),
+                            record_key=_csv_field_key(row, *key),
                         )
                     )
             break
@@ -1123,12 +1183,14 @@ def _csv_rows_by_record(
                     f"{runs_to} ({exc})",
                 )
                 return rows, starts, ends, used
+            record = record_text(start, previous)
             quarantined.append(
                 QuarantineRecord(
                     file_name=file_name,
                     line_number=start,
                     reason=f"malformed CSV record ({exc})",
-                    record=record_text(start, previous),
+                    record=record,
+                    record_key=_csv_line_key(record, *key),
                 )
             )
     return rows, starts, ends, len(lines)
@@ -1154,6 +1216,7 @@ def _csv_chunks(
         raise RawInputError(f"{label}: header repeats column {', '.join(repeated)}")
     width = len(header)
     positions = [header.index(name) for name in source.column_names]
+    key = (header.index(source.key), source.key)
     known = set(source.column_names)
     ignored = tuple(name for name in header if name not in known)
 
@@ -1171,13 +1234,13 @@ def _csv_chunks(
 
         quarantined: list[QuarantineRecord] = []
         used = len(chunk)
-        bulk = _csv_rows_in_bulk(chunk, offset, width, file_name, record_text, quarantined)
+        bulk = _csv_rows_in_bulk(chunk, offset, width, key, file_name, record_text, quarantined)
         if bulk is not None:
             rows, starts, ends = bulk
         else:
             quarantined.clear()
             rows, starts, ends, used = _csv_rows_by_record(
-                chunk, offset, width, file_name, record_text, quarantined, more
+                chunk, offset, width, key, file_name, record_text, quarantined, more
             )
         # a record still open at the end of the chunk is read again with the next lines;
         # the next read grows with it, so an unclosed quote costs linear time, not quadratic
@@ -1217,8 +1280,49 @@ def _json_objects_columns(source: Source, objects: list[dict[str, Any]]) -> dict
     }
 
 
+_JSON_DECODER = json.JSONDecoder()
+_JSON_WHITESPACE = re.compile(r"[ \t\n\r]*")
+
+
+def _json_line_key(line: str, key: str) -> str | None:
+    """The key of a JSONL line that is not valid JSON, when the members up to it are.
+
+    The object is read member by member from its start and reading stops at the first
+    member that cannot be read: a line cut short or broken after its key still names it.
+    A member counts only once the ``,`` or ``}`` after it is read, so a value cut short
+    (``"event_id": 12`` of ``123``) is not taken for the key.
+    """
+    skip = _JSON_WHITESPACE.match
+    position = skip(line).end()
+    if line[position : position + 1] != "{":
+        return None
+    position = skip(line, position + 1).end()
+    found = None
+    while True:
+        try:
+            name, position = _JSON_DECODER.raw_decode(line, position)
+            position = skip(line, position).end()
+            if name.__class__ is not str or line[position : position + 1] != ":":
+                return found
+            value, position = _JSON_DECODER.raw_decode(line, skip(line, position + 1).end())
+        except ValueError:
+            return found
+        position = skip(line, position).end()
+        after = line[position : position + 1]
+        if after not in (",", "}"):
+            return found
+        if name == key:
+            found = _key_value(value, key)
+        if after == "}":
+            return found
+        position = skip(line, position + 1).end()
+
+
 def _decode_lines(
-    numbered: list[tuple[int, str]], file_name: str, quarantined: list[QuarantineRecord]
+    numbered: list[tuple[int, str]],
+    file_name: str,
+    key: str,
+    quarantined: list[QuarantineRecord],
 ) -> list[tuple[tuple[int, str], Any]]:
     decoded: list[tuple[tuple[int, str], Any]] = []
     for number, line in numbered:
@@ -1226,7 +1330,13 @@ def _decode_lines(
             decoded.append(((number, line), json.loads(line)))
         except ValueError as exc:
             quarantined.append(
-                QuarantineRecord(file_name, number, f"not valid JSON ({exc})", line.rstrip("\r"))
+                QuarantineRecord(
+                    file_name,
+                    number,
+                    f"not valid JSON ({exc})",
+                    line.rstrip("\r"),
+                    record_key=_json_line_key(line, key),
+                )
             )
     return decoded
 
@@ -1285,7 +1395,7 @@ def _jsonl_chunk(
             candidates = zip(enumerate(lines, start=offset + 1), decoded, strict=True)
     else:
         numbered = [(n, line) for n, line in enumerate(lines, start=offset + 1) if line.strip()]
-        candidates = _decode_lines(numbered, file_name, quarantined)
+        candidates = _decode_lines(numbered, file_name, source.key, quarantined)
     for (number, line), obj in candidates:
         if obj.__class__ is dict:
             objects.append(obj)
