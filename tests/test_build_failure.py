@@ -105,6 +105,44 @@ def test_a_late_batch_of_which_nothing_could_be_read_blocks_the_build(
     assert _publication(tmp_path / "serving.duckdb") == published_before
 
 
+def test_a_cut_off_snapshot_blocks_the_build_and_names_the_missing_deals(
+    small_build, tmp_path: Path
+) -> None:
+    landing = tmp_path / "landing"
+    shutil.copytree(small_build.landing_dir, landing)
+    shutil.copy(small_build.warehouse_path, tmp_path / "warehouse.duckdb")
+    shutil.copy(small_build.serving_path, tmp_path / "serving.duckdb")
+    published_before = _publication(tmp_path / "serving.duckdb")
+
+    # a second export of the day cut off after its seventh record (D0000001..D0000007 of 15)
+    lines = (landing / "deals" / "deals_20261031.csv").read_text(encoding="utf-8-sig")
+    (landing / "deals" / "deals_20261031_fix.csv").write_text(
+        "\n".join(lines.splitlines()[:8]) + "\n", encoding="utf-8"
+    )
+    settings = Settings(
+        landing_dir=landing,
+        warehouse_path=tmp_path / "warehouse.duckdb",
+        serving_path=tmp_path / "serving.duckdb",
+        as_of_date=small_build.as_of_date,
+    )
+    with dg.DagsterInstance.ephemeral() as instance:
+        outcome = run_build(settings, instance=instance)
+
+    assert not outcome.success
+    # 8 of 15 deals gone: 53.3 %, above the 5 % a snapshot may lose
+    assert (
+        "check gx_raw_deals on raw/deals failed (ERROR): suite raw_deals: "
+        "expect_column_values_to_be_between(missing_entity_share) failed for 1 file: "
+        "deals_20261031_fix.csv (7 records read, 0 quarantined) lacks 8 of the 15 deal_ids of "
+        "deals_20261031.csv (53.3%): D0000008, D0000009, D0000010, D0000011, D0000012, "
+        "D0000013, D0000014, D0000015 (wanted: the newest deals file lacks at most 5% of the "
+        "previous file's deal_id values (a cut-off or empty export is mended by delivering it "
+        "again in full)) [error]"
+    ) in outcome.reasons()
+    assert "marts/fct_deal_funnel" not in outcome.materialized
+    assert _publication(tmp_path / "serving.duckdb") == published_before
+
+
 def test_a_quarantined_snapshot_record_keeps_the_deal_as_last_read(
     small_build, tmp_path: Path
 ) -> None:

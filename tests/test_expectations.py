@@ -13,7 +13,7 @@ import copy
 import datetime as dt
 import json
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -727,3 +727,150 @@ def test_raw_suites_pass_on_the_loaded_landing_small(tmp_path: Path, landing_sma
     results = {name: validate(name, warehouse) for name in RAW_SUITES}
     assert {name: result.description() for name, result in results.items() if result.failures} == {}
     assert all(result.rows_by_frame["rows"] > 0 for result in results.values())
+
+
+# --- the newest snapshot file against the previous one -----------------------------------
+
+
+def _deal_snapshots(previous: range, newest: list[int]) -> Files:
+    """The fixture with two deals snapshots of deals D<n> (three digits): 2026-10-30, -31."""
+    files = fixture_files()
+    template = file_rows(files, "deals_20261031.csv")[1]
+
+    def rows(numbers: Iterable[int]) -> list[dict[str, Any]]:
+        return [{**copy.deepcopy(template), "deal_id": f"D{number:03d}"} for number in numbers]
+
+    files["deals"] = [
+        {"file_name": "deals_20261030.csv", "rows": rows(previous)},
+        {"file_name": "deals_20261031.csv", "rows": rows(newest)},
+    ]
+    return files
+
+
+def _quarantine_with_key(path: Path, source: str, file_name: str, key: str) -> None:
+    """One quarantined record whose key was read (the loader keeps it in record_key)."""
+    con = duckdb.connect(str(path))
+    con.execute(
+        "insert into raw._quarantine (source, file_name, line_number, reason, record, loaded_at, "
+        "record_key) values (?, ?, 99, 'unreadable date', '{}', now(), ?)",
+        [source, file_name, key],
+    )
+    con.close()
+
+
+SNAPSHOT_ERROR = ("expect_column_values_to_be_between(missing_entity_share)", "error")
+SNAPSHOT_WARN = (
+    "expect_column_values_to_be_between(missing_entities_beside_unreadable_keys)",
+    "warn",
+)
+QUARANTINE_WARN = ("expect_column_values_to_be_between(quarantined_share)", "warn")
+
+
+def test_a_cut_off_snapshot_blocks_and_names_the_missing_keys(tmp_path: Path) -> None:
+    # D001..D040 yesterday, D001..D020 today: 20 of 40 deals (50 %) gone
+    files = _deal_snapshots(range(1, 41), list(range(1, 21)))
+    result = validate("deals", build_warehouse(tmp_path / "wh.duckdb", files))
+    assert failed(result) == {SNAPSHOT_ERROR}
+    assert not result.success
+    (failure,) = result.failures
+    assert failure.unexpected_count == 1
+    assert failure.file_names == ("deals_20261031.csv",)
+    assert failure.sample_rows[0]["missing_entities"] == 20
+    assert failure.sample_rows[0]["previous_entities"] == 40
+    # the first ten missing keys in order, then how many more
+    assert result.description() == (
+        "suite raw_deals: expect_column_values_to_be_between(missing_entity_share) failed for "
+        "1 file: deals_20261031.csv (20 records read, 0 quarantined) lacks 20 of the 40 "
+        "deal_ids of deals_20261030.csv (50%): D021, D022, D023, D024, D025, D026, D027, "
+        "D028, D029, D030 and 10 more (wanted: the newest deals file lacks at most 5% of the "
+        "previous file's deal_id values (a cut-off or empty export is mended by delivering it "
+        "again in full)) [error]"
+    )
+
+
+@pytest.mark.parametrize(
+    ("newest", "expected"),
+    [
+        # 2 of 40 = 5 %: the limit itself passes
+        pytest.param(list(range(1, 39)), set(), id="5-percent-passes"),
+        # 3 of 40 = 7.5 %
+        pytest.param(list(range(1, 38)), {SNAPSHOT_ERROR}, id="7.5-percent-blocks"),
+        # new deals do not make up for lost ones: 3 of the 40 are gone
+        pytest.param([*range(1, 38), *range(41, 51)], {SNAPSHOT_ERROR}, id="new-keys-count-not"),
+    ],
+)
+def test_snapshot_missing_share_threshold(
+    tmp_path: Path, newest: list[int], expected: set[tuple[str, str]]
+) -> None:
+    files = _deal_snapshots(range(1, 41), newest)
+    assert failed(validate("deals", build_warehouse(tmp_path / "wh.duckdb", files))) == expected
+
+
+def test_a_key_that_could_not_be_read_warns_with_the_missing_entity(tmp_path: Path) -> None:
+    # D040's record today is quarantined with a blank deal_id: 1 of 40 (2.5 %) gone, under the
+    # error's 5 %, but the quarantined record without a key may be it
+    files = _deal_snapshots(range(1, 41), list(range(1, 40)))
+    quarantine = [("deals", "deals_20261031.csv", 1)]
+    result = validate("deals", build_warehouse(tmp_path / "wh.duckdb", files, quarantine))
+    # 1 of the file's 40 records quarantined (2.5 %) is above the 1 % warning as well
+    assert failed(result) == {SNAPSHOT_WARN, QUARANTINE_WARN}
+    assert result.success
+    (failure,) = [failure for failure in result.failures if failure.frame == "snapshots"]
+    assert failure.details == (
+        "deals_20261031.csv (39 records read, 1 quarantined, 1 of them without a readable "
+        "deal_id) lacks 1 of the 40 deal_ids of deals_20261030.csv (2.5%): D040",
+    )
+
+
+def test_a_quarantined_record_whose_key_was_read_is_not_missing(tmp_path: Path) -> None:
+    # D040's record today is quarantined, its key read: staging keeps yesterday's row of it
+    files = _deal_snapshots(range(1, 41), list(range(1, 40)))
+    warehouse = build_warehouse(tmp_path / "wh.duckdb", files)
+    _quarantine_with_key(warehouse, "deals", "deals_20261031.csv", "D040")
+    result = validate("deals", warehouse)
+    assert failed(result) == {QUARANTINE_WARN}
+    assert result.rows_by_frame["snapshots"] == 1
+
+
+def test_a_header_only_newest_snapshot_blocks(tmp_path: Path) -> None:
+    files = fixture_files()
+    # a second export of the day (the newest file by name) with a header and no record; the
+    # day still delivered K001 and K002 in courses_20261031.csv, so the volume gate holds
+    files["courses"].append({"file_name": "courses_20261031_b.csv", "rows": []})
+    result = validate("courses", build_warehouse(tmp_path / "wh.duckdb", files))
+    assert failed(result) == {SNAPSHOT_ERROR}
+    (failure,) = result.failures
+    assert failure.details == (
+        "courses_20261031_b.csv (0 records read, 0 quarantined) lacks 2 of the 2 course_ids of "
+        "courses_20261031.csv (100%): K001, K002",
+    )
+
+
+def test_a_snapshot_of_one_file_has_nothing_to_compare(valid_warehouse: Path) -> None:
+    # contents: one file; partners: two (P001 and P002 today, P001 yesterday: nothing gone)
+    assert validate("contents", valid_warehouse).rows_by_frame["snapshots"] == 0
+    assert validate("partners", valid_warehouse).rows_by_frame["snapshots"] == 1
+    # event sources have no snapshot frame
+    assert "snapshots" not in validate("logins", valid_warehouse).rows_by_frame
+
+
+def test_sample_exports_keep_every_entity_between_snapshots(tmp_path: Path) -> None:
+    # The sample's snapshots only grow (new firms, people, deals and contents; nothing is
+    # deleted, people carry a status), so no comparison fails. On 2026-10-25 the newest file is
+    # compared with the faulty bulk export of 2026-10-24, whose bad records are in no later
+    # file (U900001, D9000002 were loaded; the blank partner_id was quarantined).
+    from prm_warehouse.raw.loader import load_warehouse
+    from prm_warehouse.sample_data import generate_landing
+
+    landing, warehouse = tmp_path / "landing", tmp_path / "wh.duckdb"
+    snapshots = [source.name for source in SOURCES if source.kind == "snapshot"]
+    assert snapshots == ["partners", "partner_users", "deals", "contents", "courses", "quizzes"]
+    for last in (dt.date(2026, 10, 25), dt.date(2026, 10, 31)):
+        generate_landing(landing, scale=0.01, seed=42, faulty=True, last_export_date=last)
+        load_warehouse(warehouse, landing, sources=snapshots)
+        for name in snapshots:
+            result = validate(name, warehouse)
+            assert [f for f in result.failures if f.frame == "snapshots"] == [], name
+            # catalogue sources are exported on 2026-10-24 only, until 2026-10-28
+            compared = name in ("partners", "partner_users", "deals") or last.day == 31
+            assert result.rows_by_frame["snapshots"] == int(compared), (name, last)

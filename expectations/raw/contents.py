@@ -8,7 +8,7 @@ from prm_warehouse.quality.raw_suites import (
 )
 from prm_warehouse.quality.spec import Suite, SuiteContext
 
-SUITE = raw_suite_info("contents", version=2, description="materials: unique ids, known types")
+SUITE = raw_suite_info("contents", version=3, description="materials: unique ids, known types")
 
 CONTENT_TYPES = ("talk_script", "sales_deck", "case_study", "manual", "video")
 

@@ -5,7 +5,7 @@ import great_expectations.expectations as gxe
 from prm_warehouse.quality.raw_suites import build_raw_suite, raw_suite_info
 from prm_warehouse.quality.spec import Suite, SuiteContext, warn
 
-SUITE = raw_suite_info("courses", version=2, description="courses: unique ids, lesson counts")
+SUITE = raw_suite_info("courses", version=3, description="courses: unique ids, lesson counts")
 
 
 def build(ctx: SuiteContext) -> Suite:

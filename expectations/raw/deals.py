@@ -12,7 +12,7 @@ from prm_warehouse.quality.raw_suites import (
 )
 from prm_warehouse.quality.spec import Suite, SuiteContext, warn
 
-SUITE = raw_suite_info("deals", version=2, description="deals: unique ids, known status labels")
+SUITE = raw_suite_info("deals", version=3, description="deals: unique ids, known status labels")
 
 CLIENT_SIZE_BANDS = ("1-5", "6-20", "21-100", "101+")
 # A planned approach date lies ahead of the as-of date by design; a year is the plausible limit.

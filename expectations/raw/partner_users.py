@@ -8,7 +8,7 @@ from prm_warehouse.quality.raw_suites import (
 )
 from prm_warehouse.quality.spec import Suite, SuiteContext
 
-SUITE = raw_suite_info("partner_users", version=2, description="people: unique ids, roles, status")
+SUITE = raw_suite_info("partner_users", version=3, description="people: unique ids, roles, status")
 
 USER_STATUSES = ("active", "suspended", "deleted")
 # The contract allows "other free text" besides these: an unknown role is reported, not blocked.

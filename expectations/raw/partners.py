@@ -11,7 +11,7 @@ from prm_warehouse.quality.raw_suites import (
 )
 from prm_warehouse.quality.spec import Suite, SuiteContext, warn
 
-SUITE = raw_suite_info("partners", version=2, description="firms: unique ids, bands, dates")
+SUITE = raw_suite_info("partners", version=3, description="firms: unique ids, bands, dates")
 
 OFFICE_SIZE_BANDS = ("1-5", "6-20", "21-50", "51+")
 ADVISOR_RANKS = (1, 2, 3)

@@ -5,7 +5,7 @@ import great_expectations.expectations as gxe
 from prm_warehouse.quality.raw_suites import build_raw_suite, raw_suite_info
 from prm_warehouse.quality.spec import Suite, SuiteContext, error
 
-SUITE = raw_suite_info("quizzes", version=2, description="quizzes: positive max, reachable pass")
+SUITE = raw_suite_info("quizzes", version=3, description="quizzes: positive max, reachable pass")
 
 
 def build(ctx: SuiteContext) -> Suite:

@@ -1,6 +1,6 @@
 """Building blocks of the raw-source suites (``expectations/raw/*.py``).
 
-Every raw suite validates four frames read from the warehouse:
+Every raw suite validates four frames read from the warehouse, a snapshot source's a fifth:
 
 - ``schema``: the table's columns (no rows): every contract and lineage column is present;
 - ``rows``: the rows staging will use. Snapshot sources: the newest file only (max
@@ -13,7 +13,9 @@ Every raw suite validates four frames read from the warehouse:
 - ``volume``: the newest export day's row count from ``raw._load_manifest`` against the median
   of up to ``VOLUME_HISTORY_DAYS`` previous export days;
 - ``quarantine``: per delivered file, the share of its records in ``raw._quarantine``; a file
-  of which every record was quarantined blocks whatever its size.
+  of which every record was quarantined blocks whatever its size;
+- ``snapshots`` (snapshot sources): the keys of the previous snapshot file that the newest one
+  lacks (a cut-off, empty or header-only export; an entity whose key could not be read).
 
 The ``volume`` and ``quarantine`` frames are narrowed the same way: GX sees the export day or
 the files that may break a gate, none on a normal day.
@@ -65,6 +67,12 @@ QUARANTINE_ERROR_SHARE = 0.05
 # export (the loader's quarantine_share check still weighs it against the whole source). A file
 # of which every record was quarantined blocks whatever its size: nothing of it could be read.
 QUARANTINE_ERROR_MIN_RECORDS = 100
+# Share of the previous snapshot file's entities (keys) the newest file may lack. The portal
+# rarely deletes anything (people and firms carry a status instead), so more than a twentieth
+# gone is an export cut off mid-file, not the business.
+SNAPSHOT_MISSING_ERROR_SHARE = 0.05
+# Missing keys a snapshot failure names.
+SNAPSHOT_MISSING_KEYS_SHOWN = 10
 
 STATUS_SEED = "deal_status_stage_map.csv"
 STATUS_SEED_COLUMN = "status_label"
@@ -336,6 +344,162 @@ from final
     )
 
 
+def snapshot_frame(source: Source) -> Frame:
+    """The newest snapshot file against the previous file of the source (both by export date,
+    then file name, as delivered: ``raw._load_manifest``, so a file without a readable record
+    counts): the previous file's keys that the newest file lacks.
+
+    A key the newest file holds in a quarantined record (``record_key``) is not lacking: staging
+    keeps that entity's last readable row. One row, or none while the source has one file.
+    """
+    source_name = sql_literal(source.name)
+    table = table_sql(source)
+    key = quote(source.key)
+    sql = f"""
+with files as (
+    select
+        file_name,
+        row_number() over (order by export_date desc, file_name desc) as file_rank
+    from {RAW_SCHEMA}.{MANIFEST_TABLE}
+    where source = {source_name}
+),
+
+newest_file as (
+    select file_name from files
+    where file_rank = 1
+),
+
+previous_file as (
+    select file_name from files
+    where file_rank = 2
+),
+
+previous_keys as (
+    select distinct {key} as entity_key
+    from {table}
+    where _file_name = (select file_name from previous_file) and {key} is not null
+),
+
+newest_keys as (
+    select {key} as entity_key
+    from {table}
+    where _file_name = (select file_name from newest_file)
+    union
+    select record_key as entity_key
+    from {RAW_SCHEMA}.{QUARANTINE_TABLE}
+    where source = {source_name} and file_name = (select file_name from newest_file)
+),
+
+missing_keys as (
+    select previous_keys.entity_key
+    from previous_keys
+    anti join newest_keys on previous_keys.entity_key = newest_keys.entity_key
+),
+
+newest_counts as (
+    select
+        (
+            select count(*) from {table}
+            where _file_name = (select file_name from newest_file)
+        ) as newest_records_read,
+        count(*) as newest_records_quarantined,
+        count(*) filter (where record_key is null) as newest_unreadable_keys
+    from {RAW_SCHEMA}.{QUARANTINE_TABLE}
+    where source = {source_name} and file_name = (select file_name from newest_file)
+),
+
+missing as (
+    select
+        count(*) as missing_entities,
+        list(entity_key order by entity_key)[1:{SNAPSHOT_MISSING_KEYS_SHOWN}] as shown_keys
+    from missing_keys
+),
+
+final as (
+    select
+        newest_file.file_name as _file_name,
+        newest_counts.newest_records_read,
+        newest_counts.newest_records_quarantined,
+        newest_counts.newest_unreadable_keys,
+        previous_file.file_name as previous_file_name,
+        (select count(*) from previous_keys) as previous_entities,
+        missing.missing_entities,
+        array_to_string(missing.shown_keys, ', ') as missing_keys_shown
+    from newest_file
+    cross join previous_file
+    cross join newest_counts
+    cross join missing
+)
+
+select
+    *,
+    missing_entities / nullif(previous_entities, 0) as missing_entity_share,
+    case
+        when newest_unreadable_keys > 0 then missing_entities
+    end as missing_entities_beside_unreadable_keys
+from final
+"""
+    types = {
+        "_file_name": "varchar",
+        "newest_records_read": "bigint",
+        "newest_records_quarantined": "bigint",
+        "newest_unreadable_keys": "bigint",
+        "previous_file_name": "varchar",
+        "previous_entities": "bigint",
+        "missing_entities": "bigint",
+        "missing_keys_shown": "varchar",
+        "missing_entity_share": "double",
+        "missing_entities_beside_unreadable_keys": "bigint",
+    }
+
+    def describe(row: Mapping[str, Any]) -> str:
+        text = (
+            f"{row['_file_name']} ({counted(row['newest_records_read'], 'record')} read, "
+            f"{row['newest_records_quarantined']:,} quarantined"
+        )
+        if row["newest_unreadable_keys"]:
+            text += f", {row['newest_unreadable_keys']:,} of them without a readable {source.key}"
+        missing, previous = row["missing_entities"], row["previous_entities"]
+        text += (
+            f") lacks {missing:,} of the {counted(previous, source.key)} of "
+            f"{row['previous_file_name']}"
+        )
+        if previous:
+            text += f" ({percent(missing / previous)})"
+        if missing:
+            text += f": {row['missing_keys_shown']}"
+            if missing > SNAPSHOT_MISSING_KEYS_SHOWN:
+                text += f" and {missing - SNAPSHOT_MISSING_KEYS_SHOWN:,} more"
+        return text
+
+    return narrowed_frame(
+        "snapshots",
+        rows_sql=sql,
+        types=types,
+        order_by=("_file_name",),
+        unit="file",
+        describe_row=describe,
+        gates=(
+            error(
+                gxe.ExpectColumnValuesToBeBetween(
+                    column="missing_entity_share", max_value=SNAPSHOT_MISSING_ERROR_SHARE
+                ),
+                f"the newest {source.name} file lacks at most "
+                f"{SNAPSHOT_MISSING_ERROR_SHARE:.0%} of the previous file's {source.key} values "
+                "(a cut-off or empty export is mended by delivering it again in full)",
+            ),
+            warn(
+                gxe.ExpectColumnValuesToBeBetween(
+                    column="missing_entities_beside_unreadable_keys", max_value=0
+                ),
+                f"no {source.key} of the previous file lacking while records of the newest file "
+                f"were quarantined without a readable {source.key}: the lacking entities may be "
+                "those records, and they drop out of the marts",
+            ),
+        ),
+    )
+
+
 def instant_within_window(column: str, ctx: SuiteContext, severity: Severity) -> Gate:
     """A timestamptz column between 2015-01-01 and the end of the day after the as-of date."""
     return Gate(
@@ -407,6 +571,7 @@ def build_raw_suite(
             rows_frame(source, row_gates),
             volume_frame(source, zero_rows_severity),
             quarantine_frame(source),
+            *((snapshot_frame(source),) if source.kind == "snapshot" else ()),
             *extra_frames,
         ),
         requires=(
