@@ -565,3 +565,39 @@ def test_header_columns_outside_the_contract_are_named_and_not_loaded(landing, c
         "raw.deal_status_events: deal_status_events_20260401.csv: header columns not in the "
         "contract, not loaded: memo, exported_by"
     ]
+
+
+def test_a_utf16_csv_fails_the_load_naming_the_file_and_its_encoding(landing, con):
+    put(landing, "courses", "courses_20260401.csv", "course_id,title,lesson_count,is_required\n")
+    load_source(con, "courses", landing, loaded_at=LOADED_AT)
+    # Excel's "Unicode text" export: UTF-16 little-endian with its byte order mark
+    text = "course_id,title,lesson_count,is_required\nK01,研修,3,true\n"
+    path = put(landing, "courses", "courses_20260402.csv", b"\xff\xfe" + text.encode("utf-16-le"))
+    with pytest.raises(RawInputError) as raised:
+        load_source(con, "courses", landing, loaded_at=LOADED_AT)
+    assert str(raised.value) == (
+        f"{path}: encoded as UTF-16 little-endian (byte order mark FF FE), an encoding the "
+        "contract does not allow; CSV exports are UTF-8, UTF-8 with BOM or CP932"
+    )
+    assert con.execute("select count(*) from raw.courses").fetchone() == (0,)
+    assert con.execute(
+        "select file_name from raw._load_manifest where source = 'courses'"
+    ).fetchall() == [("courses_20260401.csv",)]
+
+
+def test_a_broken_json_export_fails_the_load_naming_the_file_line_and_column(landing, con):
+    content = (
+        "[\n"
+        '  {"event_id": "L1", "user_id": "U1", "occurred_at": "2026-04-01T10:00:00+09:00"},\n'
+        '  {"event_id": "L2", "user_id": "U1" "occurred_at": "2026-04-01T11:00:00+09:00"}\n'
+        "]\n"
+    )
+    path = put(landing, "logins", "logins_20260401.json", content)
+    # line 3: two spaces, then `{"event_id": "L2", "user_id": "U1"` is 34 characters, a
+    # space, and the quote that opens "occurred_at" where a comma belongs: column 38
+    with pytest.raises(RawInputError) as raised:
+        load_source(con, "logins", landing, loaded_at=LOADED_AT)
+    assert str(raised.value) == (
+        f"{path}: not valid JSON at line 3, column 38: Expecting ',' delimiter"
+    )
+    assert con.execute("select count(*) from raw.logins").fetchone() == (0,)

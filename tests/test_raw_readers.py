@@ -6,6 +6,7 @@ Japan time is UTC+9 all year, so a Japan-time wall clock minus 9 hours is the UT
 
 from __future__ import annotations
 
+import codecs
 import datetime as dt
 import os
 import shutil
@@ -134,6 +135,82 @@ def test_undecodable_file_names_the_file_and_the_cause():
     data = b"course_id,title,lesson_count,is_required\nK01,\x85\x40,3,true\n"
     with pytest.raises(RawInputError, match=r"courses_20260401\.csv: cannot decode"):
         parse_bytes("courses", "courses_20260401.csv", data)
+
+
+# 45 + 1 and 31 + 1 characters, all ASCII: 78 characters
+QUIZ_ATTEMPTS_CSV = (
+    "attempt_id,user_id,quiz_id,submitted_at,score\nA1,U1,Q1,2026-10-01 10:00:00,50\n"
+)
+NOT_ALLOWED = (
+    "an encoding the contract does not allow; CSV exports are UTF-8, UTF-8 with BOM or CP932"
+)
+
+
+@pytest.mark.parametrize(
+    ("data", "cause"),
+    [
+        (
+            codecs.BOM_UTF16_LE + QUIZ_ATTEMPTS_CSV.encode("utf-16-le"),
+            "encoded as UTF-16 little-endian (byte order mark FF FE)",
+        ),
+        (
+            codecs.BOM_UTF16_BE + QUIZ_ATTEMPTS_CSV.encode("utf-16-be"),
+            "encoded as UTF-16 big-endian (byte order mark FE FF)",
+        ),
+        # 2 bytes a character, one of them NUL: 78 of 156
+        (
+            QUIZ_ATTEMPTS_CSV.encode("utf-16-le"),
+            "encoded as UTF-16 little-endian without a byte order mark "
+            "(78 of its first 156 bytes are NUL)",
+        ),
+        (
+            QUIZ_ATTEMPTS_CSV.encode("utf-16-be"),
+            "encoded as UTF-16 big-endian without a byte order mark "
+            "(78 of its first 156 bytes are NUL)",
+        ),
+        # 4 bytes a character, three of them NUL: 234 of 312
+        (
+            QUIZ_ATTEMPTS_CSV.encode("utf-32-be"),
+            "encoded as UTF-32 big-endian without a byte order mark "
+            "(234 of its first 312 bytes are NUL)",
+        ),
+        (
+            codecs.BOM_UTF32_LE + QUIZ_ATTEMPTS_CSV.encode("utf-32-le"),
+            "encoded as UTF-32 little-endian (byte order mark FF FE 00 00)",
+        ),
+    ],
+    ids=["utf16le-bom", "utf16be-bom", "utf16le", "utf16be", "utf32be", "utf32le-bom"],
+)
+def test_a_utf16_or_utf32_csv_is_refused_for_its_encoding(tmp_path, data, cause):
+    name = "quiz_attempts_20261031.csv"
+    with pytest.raises(RawInputError) as raised:
+        parse_bytes("quiz_attempts", name, data)
+    assert str(raised.value) == f"{name}: {cause}, {NOT_ALLOWED}"
+    # read from a landing folder, as the loader reads it: the message names the path
+    (tmp_path / "quiz_attempts").mkdir()
+    (tmp_path / "quiz_attempts" / name).write_bytes(data)
+    (landing_file,) = discover_files(tmp_path, "quiz_attempts").files
+    with pytest.raises(RawInputError) as raised:
+        read_file(landing_file, tmp_path)
+    assert str(raised.value) == f"{tmp_path / 'quiz_attempts' / name}: {cause}, {NOT_ALLOWED}"
+
+
+def test_a_utf16_jsonl_is_refused_for_its_encoding():
+    data = '{"event_id": "L1"}\n'.encode("utf-16-le")  # 19 characters: 19 NUL of 38, 36 read
+    with pytest.raises(RawInputError) as raised:
+        parse_bytes("logins", "logins_20261031.jsonl", data)
+    assert str(raised.value) == (
+        "logins_20261031.jsonl: encoded as UTF-16 little-endian without a byte order mark "
+        "(18 of its first 36 bytes are NUL), an encoding the contract does not allow; "
+        "JSON exports are UTF-8"
+    )
+
+
+def test_japanese_csv_in_utf8_and_cp932_is_not_taken_for_utf16():
+    text = "course_id,title,lesson_count,is_required\nK01,㈱①ｶﾅ研修,3,○\n"
+    for encoding in ("utf-8", "utf-8-sig", "cp932"):
+        parsed = parse_bytes("courses", "courses_20260401.csv", text.encode(encoding))
+        assert [(r["title"], r["is_required"]) for r in parsed.rows()] == [("㈱①ｶﾅ研修", True)]
 
 
 # --------------------------------------------------------------------------- values
@@ -492,6 +569,62 @@ def test_json_array_file_with_line_numbers():
 def test_json_that_is_not_an_array_fails_the_file():
     with pytest.raises(RawInputError, match=r"content_views_20260401\.json: expected a JSON"):
         parse_bytes("content_views", "content_views_20260401.json", b'{"event_id": "V1"}')
+
+
+@pytest.mark.parametrize(
+    ("content", "cause"),
+    [
+        # a comma missing between two members of the second object: reading stops at the
+        # second member's opening quote, line 3 column 21
+        (
+            '[\n  {"event_id": "V1"},\n  {"event_id": "V2" "user_id": "U1"}\n]\n',
+            "not valid JSON at line 3, column 21: Expecting ',' delimiter",
+        ),
+        # a trailing comma: `}` where a member name should be, line 2 column 20
+        (
+            '[\n {"event_id": "V1",}\n]',
+            "not valid JSON at line 2, column 20: Expecting property "
+            "name enclosed in double quotes",
+        ),
+        # cut off after the first object: the text ends at line 2 column 20
+        (
+            '[\n {"event_id": "V1"}',
+            "not valid JSON at line 2, column 20: the file ends before the array is closed "
+            "(expected ',' or ']')",
+        ),
+        # two objects without a comma between them: the second starts at line 2 column 2
+        (
+            '[{"event_id": "V1"}\n {"event_id": "V2"}]',
+            "not valid JSON at line 2, column 2: expected ',' or ']' after an element, found '{'",
+        ),
+        (
+            '[{"event_id": "V1"}]\n\nx\n',
+            "not valid JSON at line 3, column 1: content after the end of the array",
+        ),
+        # broken before any array starts: a bare word
+        ("\n  nope", "not valid JSON at line 2, column 3: Expecting value"),
+        # JSONL content in a .json file
+        (
+            '{"event_id": "V1"}\n{"event_id": "V2"}\n',
+            "expected a JSON array of objects, found an object at line 1, column 1",
+        ),
+        ("  \n", "the file is empty (expected a JSON array of objects)"),
+    ],
+    ids=[
+        "missing-comma",
+        "trailing-comma",
+        "cut-off",
+        "no-comma-between",
+        "after-array",
+        "bare-word",
+        "jsonl",
+        "empty",
+    ],
+)
+def test_a_json_file_that_cannot_be_read_names_line_column_and_cause(content, cause):
+    with pytest.raises(RawInputError) as raised:
+        parse_bytes("content_views", "content_views_20260401.json", content.encode())
+    assert str(raised.value) == f"content_views_20260401.json: {cause}"
 
 
 # --------------------------------------------------------------------------- discovery

@@ -13,6 +13,7 @@ Rules (see the raw contract):
   ``<source>_<YYYYMMDD>[_<anything>].<csv|jsonl|json>``; other entries are skipped and
   reported; a file whose real path lies outside the landing root is refused;
 - encoding: UTF-8 with BOM, UTF-8, else CP932 (decoded with Python's ``cp932`` codec);
+  UTF-16 and UTF-32 text (with or without a byte order mark) is refused by name;
 - CSV via the ``csv`` module (quoted commas and line breaks, LF or CRLF); JSONL one
   object per line; ``.json`` one array of objects;
 - values are trimmed; ``''``, ``NULL``, ``-`` and whitespace-only mean no value;
@@ -230,11 +231,64 @@ def utf8_only(file_format: str) -> bool:
     return file_format.lower() != "csv"
 
 
+# The first bytes of a file, enough to tell UTF-16 or UTF-32 text by its NUL bytes.
+SNIFF_BYTES = 4096
+# Byte order marks of encodings the contract does not allow; UTF-32's little-endian mark
+# begins with UTF-16's, so it is tried first.
+_FOREIGN_BYTE_ORDER_MARKS = (
+    (codecs.BOM_UTF32_LE, "UTF-32 little-endian"),
+    (codecs.BOM_UTF32_BE, "UTF-32 big-endian"),
+    (codecs.BOM_UTF16_LE, "UTF-16 little-endian"),
+    (codecs.BOM_UTF16_BE, "UTF-16 big-endian"),
+)
+
+
+def _supported_encodings(only_utf8: bool) -> str:
+    if only_utf8:
+        return "JSON exports are UTF-8"
+    return "CSV exports are UTF-8, UTF-8 with BOM or CP932"
+
+
+def check_not_utf16_or_utf32(head: bytes, label: str, *, only_utf8: bool = False) -> None:
+    """``RawInputError`` when a file's first bytes (``SNIFF_BYTES`` of them) are UTF-16 or
+    UTF-32 text, which the contract does not allow.
+
+    Such a file starts with a byte order mark, or, without one, shows itself by its NUL
+    bytes: every ASCII character (the header's column names, JSON's keys and punctuation)
+    comes with one NUL byte in UTF-16 and three in UTF-32, on the same side of it, while
+    UTF-8 and CP932 text holds none. Read as UTF-8 or CP932, such a file would give a
+    header of unknown columns or lines that are not JSON, hiding the cause.
+    """
+    supported = _supported_encodings(only_utf8)
+    for mark, name in _FOREIGN_BYTE_ORDER_MARKS:
+        if head.startswith(mark):
+            raise RawInputError(
+                f"{label}: encoded as {name} (byte order mark {mark.hex(' ').upper()}), "
+                f"an encoding the contract does not allow; {supported}"
+            )
+    head = head[: len(head) - len(head) % 4]
+    nuls = head.count(0)
+    if not head or nuls * 4 < len(head):
+        return
+    if nuls * 8 > len(head) * 5:  # beyond 5 in 8: three NUL bytes to a character
+        little = head[3::4].count(0) > head[0::4].count(0)
+        name = "UTF-32 little-endian" if little else "UTF-32 big-endian"
+    else:
+        little = head[1::2].count(0) > head[0::2].count(0)
+        name = "UTF-16 little-endian" if little else "UTF-16 big-endian"
+    raise RawInputError(
+        f"{label}: encoded as {name} without a byte order mark ({nuls} of its first "
+        f"{len(head)} bytes are NUL), an encoding the contract does not allow; {supported}"
+    )
+
+
 def decode(data: bytes, label: str, *, only_utf8: bool = False) -> tuple[str, str]:
     """(text, encoding): UTF-8 with BOM, UTF-8, else CP932; ``RawInputError`` otherwise.
 
     With ``only_utf8`` (JSON exports), bytes that are not UTF-8 are never read as CP932.
+    UTF-16 and UTF-32 text is refused by name (``check_not_utf16_or_utf32``).
     """
+    check_not_utf16_or_utf32(data[:SNIFF_BYTES], label, only_utf8=only_utf8)
     if data.startswith(codecs.BOM_UTF8):
         try:
             return data[len(codecs.BOM_UTF8) :].decode("utf-8"), "utf-8-sig"
@@ -885,8 +939,9 @@ def detect_encoding(path: str | Path, label: str | None = None, *, only_utf8: bo
     label = label or str(path)
     try:
         with open(path, "rb") as handle:
-            head = handle.read(len(codecs.BOM_UTF8))
-        if head == codecs.BOM_UTF8:
+            head = handle.read(SNIFF_BYTES)
+        check_not_utf16_or_utf32(head, label, only_utf8=only_utf8)
+        if head.startswith(codecs.BOM_UTF8):
             candidates: tuple[str, ...] = ("utf-8-sig",)
         else:
             candidates = ("utf-8",) if only_utf8 else ("utf-8", "cp932")
@@ -1436,15 +1491,59 @@ def _jsonl_chunks(
             yield parsed
 
 
+def _line_and_column(text: str, position: int) -> str:
+    """Where a position of a text is, as ``line L, column C`` (both from 1)."""
+    line = text.count("\n", 0, position) + 1
+    column = position - text.rfind("\n", 0, position)
+    return f"line {line}, column {column}"
+
+
+def _json_syntax_error(
+    label: str, text: str, position: int, problem: str | ValueError
+) -> RawInputError:
+    """The error for a `.json` file that is not valid JSON, naming where reading stopped:
+    at ``position``, or where the decoder's own error says."""
+    if isinstance(problem, json.JSONDecodeError):
+        position, problem = problem.pos, problem.msg
+    return RawInputError(
+        f"{label}: not valid JSON at {_line_and_column(text, position)}: {problem}"
+    )
+
+
+def _json_kind(value: Any) -> str:
+    if value.__class__ is dict:
+        return "an object"
+    if value.__class__ is str:
+        return "a string"
+    if value is None:
+        return "null"
+    if value.__class__ is bool:
+        return "a boolean"
+    return "a number"
+
+
 def _parse_json_array(
     source: Source, file_name: str, text: str, encoding: str, label: str
 ) -> ParsedFile:
-    """A `.json` file: one array of objects; each object's line is where it starts."""
-    decoder = json.JSONDecoder()
-    whitespace = re.compile(r"[ \t\n\r]*")
+    """A `.json` file: one array of objects; each object's line is where it starts.
+
+    A file that is not one JSON array fails whole; the error names the line and column
+    where reading stopped and what was wrong there.
+    """
+    decoder = _JSON_DECODER
+    whitespace = _JSON_WHITESPACE
     position = whitespace.match(text, 0).end()
-    if position >= len(text) or text[position] != "[":
-        raise RawInputError(f"{label}: expected a JSON array of objects")
+    if position >= len(text):
+        raise RawInputError(f"{label}: the file is empty (expected a JSON array of objects)")
+    if text[position] != "[":
+        try:
+            value, _ = decoder.raw_decode(text, position)
+        except ValueError as exc:
+            raise _json_syntax_error(label, text, position, exc) from exc
+        raise RawInputError(
+            f"{label}: expected a JSON array of objects, found {_json_kind(value)} "
+            f"at {_line_and_column(text, position)}"
+        )
     position = whitespace.match(text, position + 1).end()
     objects: list[dict[str, Any]] = []
     numbers: list[int] = []
@@ -1461,7 +1560,7 @@ def _parse_json_array(
             try:
                 obj, end = decoder.raw_decode(text, position)
             except ValueError as exc:
-                raise RawInputError(f"{label}: not a valid JSON array ({exc})") from exc
+                raise _json_syntax_error(label, text, position, exc) from exc
             if obj.__class__ is dict:
                 objects.append(obj)
                 numbers.append(line)
@@ -1482,9 +1581,14 @@ def _parse_json_array(
             if position < len(text) and text[position] == "]":
                 position += 1
                 break
-            raise RawInputError(f"{label}: not a valid JSON array (expected ',' or ']')")
-    if text[position:].strip():
-        raise RawInputError(f"{label}: unexpected content after the JSON array")
+            if position >= len(text):
+                problem = "the file ends before the array is closed (expected ',' or ']')"
+            else:
+                problem = f"expected ',' or ']' after an element, found {text[position]!r}"
+            raise _json_syntax_error(label, text, position, problem)
+    position = whitespace.match(text, position).end()
+    if position < len(text):
+        raise _json_syntax_error(label, text, position, "content after the end of the array")
     return _typed_columns(
         source,
         file_name,
