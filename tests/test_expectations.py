@@ -637,7 +637,9 @@ def test_missing_mart_is_skipped_with_reason(valid_warehouse: Path) -> None:
 # --- as Dagster checks ------------------------------------------------------------------
 
 
-def _materialize_with_check(warehouse: Path, source: str) -> dg.ExecuteInProcessResult:
+def _materialize_with_check(
+    warehouse: Path, source: str, instance: dg.DagsterInstance | None = None
+) -> dg.ExecuteInProcessResult:
     """A stand-in raw asset (the data is already in the warehouse) and one downstream asset."""
 
     @dg.asset(key=["raw", source])
@@ -657,6 +659,7 @@ def _materialize_with_check(warehouse: Path, source: str) -> dg.ExecuteInProcess
             )
         },
         raise_on_error=False,
+        instance=instance,
     )
 
 
@@ -700,6 +703,47 @@ def test_warn_only_failure_does_not_block(tmp_path: Path) -> None:
     assert not evaluation.passed
     assert evaluation.severity == dg.AssetCheckSeverity.WARN
     assert evaluation.metadata["warn_failures"].value == 1
+
+
+def test_log_line_of_a_mart_suite(tmp_path: Path) -> None:
+    warehouse = _mart_warehouse(
+        tmp_path / "wh.duckdb",
+        LEARNING_DDL,
+        """insert into marts.fct_learning_progress values
+            ('U001', 'K001', 3, 1.0, null, 1, 80, true, 'P001'),
+            ('U001', 'K002', 0, 0.0, null, 0, null, false, 'P001')""",
+    )
+    # the column set, 2 grain columns not null, the grain unique and 4 range gates: 8
+    assert validate("fct_learning_progress", warehouse).summary() == (
+        "suite mart_fct_learning_progress: 8 expectations on columns (the table's columns), "
+        "rows (2 rows); 0 error and 0 warn failures"
+    )
+
+
+def test_log_line_says_what_was_validated(valid_warehouse: Path) -> None:
+    # deals: 6 required columns (not null) + key + label + band + 2 instants + planned date +
+    # mrr in rows, 1 schema, 2 volume, 2 quarantine, 2 snapshot gates = 20. The newest deals
+    # file holds 2 rows; the newest export day is one, the manifest two deals files, and the
+    # newest file is compared with the one before it.
+    assert validate("deals", valid_warehouse).summary() == (
+        "suite raw_deals: 20 expectations on schema (the table's columns), rows (2 rows), "
+        "volume (1 export day), quarantine (2 files), snapshots (1 file); 0 error and 0 warn "
+        "failures"
+    )
+    assert validate("fct_deal_funnel", valid_warehouse).summary() == (
+        "suite mart_fct_deal_funnel: skipped, table marts.fct_deal_funnel does not exist yet"
+    )
+    with dg.DagsterInstance.ephemeral() as instance:
+        result = _materialize_with_check(valid_warehouse, "courses", instance)
+        messages = [entry.user_message for entry in instance.all_logs(result.run_id)]
+    # courses: key unique, course_id (its one required column) not null and lesson_count in
+    # rows, 1 schema, 2 volume, 2 quarantine, 2 snapshot gates = 10. One courses file: the
+    # snapshot frame has nothing to compare.
+    assert (
+        "suite raw_courses: 10 expectations on schema (the table's columns), rows (2 rows), "
+        "volume (1 export day), quarantine (1 file), snapshots (0 files); 0 error and 0 warn "
+        "failures"
+    ) in messages
 
 
 def test_check_factories_cover_every_suite() -> None:

@@ -112,15 +112,7 @@ def build_suite_check(
         as_of_date = warehouse.resolved_as_of_date()
         suite = module.build(SuiteContext(as_of_date=as_of_date, seeds_dir=seeds_dir))
         result = run_suite(suite, warehouse.absolute_warehouse_path())
-        context.log.info(
-            "suite %s: %d expectations on %s rows; %d error and %d warn failures%s",
-            info.name,
-            result.evaluated,
-            dict(result.rows_by_frame),
-            len(result.failures_of("error")),
-            len(result.failures_of("warn")),
-            f"; skipped: {result.skipped_reason}" if result.skipped else "",
-        )
+        context.log.info("%s", result.summary())
         return to_check_result(result)
 
     return _suite_check

@@ -127,6 +127,7 @@ def build_mart_suite(
     column_frame = Frame(
         name="columns",
         sql=f"select * from {relation} limit 0",
+        unit=None,  # no rows: the table's columns
         gates=(
             error(
                 gxe.ExpectTableColumnsToMatchSet(column_set=list(columns), exact_match=False),

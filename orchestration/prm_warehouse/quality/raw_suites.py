@@ -131,6 +131,7 @@ def schema_frame(source: Source) -> Frame:
     return Frame(
         name="schema",
         sql=f"select * from {table_sql(source)} limit 0",
+        unit=None,  # no rows: the table's columns
         gates=(
             error(
                 gxe.ExpectTableColumnsToMatchSet(column_set=expected, exact_match=False),

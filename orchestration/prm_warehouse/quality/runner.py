@@ -140,6 +140,8 @@ class SuiteResult:
     evaluated: int = 0
     failures: tuple[Failure, ...] = ()
     notes: tuple[str, ...] = ()
+    # per frame, what was validated: "rows (1,204 rows)", "quarantine (8 files)"
+    validated: tuple[str, ...] = ()
 
     @property
     def skipped(self) -> bool:
@@ -156,6 +158,16 @@ class SuiteResult:
     def success(self) -> bool:
         """No error-severity failure (warnings report, they do not fail)."""
         return not self.failures_of("error")
+
+    def summary(self) -> str:
+        """One log line: what the expectations were validated on and how many failed."""
+        if self.skipped_reason is not None:
+            return f"suite {self.suite}: skipped, {self.skipped_reason}"
+        return (
+            f"suite {self.suite}: {counted(self.evaluated, 'expectation')} on "
+            f"{', '.join(self.validated)}; {len(self.failures_of('error'))} error and "
+            f"{len(self.failures_of('warn'))} warn failures"
+        )
 
     def description(self) -> str:
         if self.skipped_reason is not None:
@@ -379,8 +391,10 @@ def run_suite_on_frames(suite: Suite, frames: str | list[_FrameData]) -> SuiteRe
         )
     failures: list[Failure] = []
     rows: dict[str, int] = {}
+    validated: list[str] = []
     for item in frames:
         if item.data is None:
+            validated.append(f"{item.frame.name} (not read)")
             failures.extend(
                 Failure(
                     suite=suite.name,
@@ -399,6 +413,12 @@ def run_suite_on_frames(suite: Suite, frames: str | list[_FrameData]) -> SuiteRe
             continue
         population = item.population
         rows[item.frame.name] = int(population["rows"]) if population else len(item.data)
+        unit = item.frame.unit
+        validated.append(
+            f"{item.frame.name} ("
+            + ("the table's columns" if unit is None else counted(rows[item.frame.name], unit))
+            + ")"
+        )
         if population is not None and item.data.empty:
             continue  # no candidate row: every gate of the frame holds
         failures.extend(validate_frame(suite, item.frame, item.data, population))
@@ -410,16 +430,10 @@ def run_suite_on_frames(suite: Suite, frames: str | list[_FrameData]) -> SuiteRe
         evaluated=len(suite.gates),
         failures=tuple(failures),
         notes=suite.notes,
+        validated=tuple(validated),
     )
-    # the asset check logs the same counts to the run's event log (and the console)
-    logger.debug(
-        "suite %s: %d expectations on %s rows, %d error and %d warn failures",
-        suite.name,
-        result.evaluated,
-        rows,
-        len(result.failures_of("error")),
-        len(result.failures_of("warn")),
-    )
+    # the asset check logs the same line to the run's event log (and the console)
+    logger.debug("%s", result.summary())
     return result
 
 
