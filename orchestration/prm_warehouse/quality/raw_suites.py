@@ -17,8 +17,8 @@ Every raw suite validates four frames read from the warehouse, a snapshot source
 - ``snapshots`` (snapshot sources): the keys of the previous snapshot file that the newest one
   lacks (a cut-off, empty or header-only export; an entity whose key could not be read).
 
-The ``volume`` and ``quarantine`` frames are narrowed the same way: GX sees the export day or
-the files that may break a gate, none on a normal day.
+The ``volume``, ``quarantine`` and ``snapshots`` frames are narrowed the same way: GX sees the
+export day or the files that may break a gate, none on a normal day.
 """
 
 from __future__ import annotations
