@@ -168,6 +168,21 @@ def _dbt(project_dir: Path, root: Path, *args: str) -> None:
     assert result.success, f"dbt {args[0]} failed: {result.exception} {failures}"
 
 
+def _count_apo_settei_as_proposal_from_april_15(seeds_dir: Path) -> None:
+    """The definition change of the module doc, written as data in the copied seeds."""
+    stage_map = seeds_dir / "deal_status_stage_map.csv"
+    text = stage_map.read_text(encoding="utf-8")
+    old_row = "アポ設定中,approach,2,2020-01-01,\n"
+    assert old_row in text
+    stage_map.write_text(
+        text.replace(
+            old_row,
+            "アポ設定中,approach,2,2020-01-01,2026-04-15\nアポ設定中,proposal,3,2026-04-15,\n",
+        ),
+        encoding="utf-8",
+    )
+
+
 def _proposal_counts(con: duckdb.DuckDBPyConnection) -> list[tuple]:
     return con.execute(
         """
@@ -211,17 +226,7 @@ def test_guard_fails_on_an_undeclared_restatement_and_reports_a_declared_one(
 
     # 2. The definition change, as data: the approach row of アポ設定中 ends on 2026-04-15
     # and a proposal row starts there. The rebuild changes April's published proposals.
-    stage_map = seeds_dir / "deal_status_stage_map.csv"
-    text = stage_map.read_text(encoding="utf-8")
-    old_row = "アポ設定中,approach,2,2020-01-01,\n"
-    assert old_row in text
-    stage_map.write_text(
-        text.replace(
-            old_row,
-            "アポ設定中,approach,2,2020-01-01,2026-04-15\nアポ設定中,proposal,3,2026-04-15,\n",
-        ),
-        encoding="utf-8",
-    )
+    _count_apo_settei_as_proposal_from_april_15(seeds_dir)
     _dbt(project_dir, tmp_path, "build", "--select", BUILD_SELECTION)
     with duckdb.connect(str(warehouse_path)) as con:
         # April: D001 (04-20) and D002 (04-25); May: none, D001 entered in April.
@@ -439,7 +444,8 @@ def test_the_guard_names_the_file_that_brought_a_late_event(
         ]
         with pytest.raises(ValueError) as raised:
             restatement.publish_kpi_figures(con, AS_OF, published_at=SECOND_PUBLISHED_AT)
-    assert str(raised.value).splitlines()[-2:] == [
+    lines = str(raised.value).splitlines()
+    assert lines[3:5] == [
         "Events loaded since the last publication (2026-05-11 12:00 UTC) dated in those months:",
         "- deal_status_events_20260511_late.csv (deal_status_events): 1 row dated 2026-04",
     ]
@@ -498,7 +504,7 @@ def test_the_guard_names_a_file_withdrawn_since_the_last_publication(
             restatement.publish_kpi_figures(con, AS_OF, published_at=SECOND_PUBLISHED_AT)
     message = str(raised.value)
     assert "the change comes from a snapshot or a definition" not in message
-    assert message.splitlines()[-3:] == [
+    assert message.splitlines()[3:6] == [
         "No event loaded since the last publication (2026-05-11 12:00 UTC) is dated in those "
         "months.",
         "Files withdrawn since the last publication (their rows no longer count), a possible "
@@ -508,6 +514,143 @@ def test_the_guard_names_a_file_withdrawn_since_the_last_publication(
     result = restatement.build_restatement_check()(_check_context(warehouse_path))
     assert result.passed is False
     assert f"- {late_file} (deal_status_events): withdrawn" in (result.description or "")
+
+
+def test_a_declaration_dated_by_the_publication_ids_utc_day_is_named_with_the_row_to_add(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The id of a publication made at 01:30 Japan time carries the day before (UTC)."""
+    project_dir = _copy_project(tmp_path / "project")
+    seeds_dir = project_dir.parent / "seeds"
+    warehouse_path = tmp_path / "warehouse.duckdb"
+    monkeypatch.setenv("PRM_WAREHOUSE_PATH", str(warehouse_path))
+    with duckdb.connect(str(warehouse_path)) as con:
+        create_raw_tables(con)
+        _insert_raw_rows(con)
+    # 2026-05-11 16:30 UTC is 2026-05-12 01:30 in Japan: the publication's Japan-time date
+    # is 05-12, its id says 20260511. (The rows were loaded before, at 05-11 12:00 UTC.)
+    publication_id = "20260511T163000000000Z-0a1b2c3d"
+    published_at = dt.datetime(2026, 5, 11, 16, 30, tzinfo=dt.UTC)
+
+    _dbt(project_dir, tmp_path, "build", "--select", BUILD_SELECTION)
+    with duckdb.connect(str(warehouse_path)) as con:
+        restatement.publish_kpi_figures(
+            con, AS_OF, publication_id=publication_id, published_at=published_at
+        )
+    _count_apo_settei_as_proposal_from_april_15(seeds_dir)
+    # Declared for the day read from the id, 2026-05-11.
+    reason = "アポ設定中 counts as proposal from 2026-04-15"
+    declarations = seeds_dir / "kpi_restatements.csv"
+    with declarations.open("a", encoding="utf-8") as handle:
+        handle.write(f"proposal_count,2026-04-01,,,{reason},2026-05-11\n")
+    _dbt(project_dir, tmp_path, "build", "--select", BUILD_SELECTION)
+
+    with duckdb.connect(str(warehouse_path)) as con:
+        # April's proposal_count 0 -> 2 (module doc) for both guarded scopes, undeclared.
+        differences = restatement.check_restatements(con)
+        assert [(d.scope_type, d.old_value, d.new_value) for d in differences] == [
+            ("partner", 0.0, 2.0),
+            ("programme", 0.0, 2.0),
+        ]
+        since, arrivals = restatement.late_arrivals(con, differences)
+        existing = restatement.read_declarations(con)
+        with pytest.raises(ValueError) as raised:
+            restatement.publish_kpi_figures(con, AS_OF)
+    message = restatement.failure_message(
+        differences,
+        since=since,
+        arrivals=arrivals,
+        declarations=existing,
+        today=dt.date(2026, 5, 12),
+    )
+    assert message.splitlines() == [
+        "2 published figure(s) of closed months would change without a declared restatement:",
+        f"- proposal_count 2026-04 partner P001: published 0 (publication {publication_id}), now 2",
+        f"- proposal_count 2026-04 programme programme: published 0 (publication "
+        f"{publication_id}), now 2",
+        "No event loaded since the last publication (2026-05-11 16:30 UTC) is dated in those "
+        "months: the change comes from a snapshot or a definition (seeds, models).",
+        "Declarations dated too early to cover them (a declaration covers the figures "
+        "published on or before its declared_on, a Japan-time date):",
+        "- proposal_count 2026-04 every scope: declared_on 2026-05-11 is before 2026-05-12, "
+        f"the Japan-time date of publication {publication_id}",
+        "If the new figures are right, add to seeds/kpi_restatements.csv:",
+        # the reason already written, dated the publication's Japan-time date (today is too)
+        f"proposal_count,2026-04-01,,,{reason},2026-05-12",
+    ]
+    # The build's own message (dated the real today) ends with a row to paste as it is.
+    raised_lines = str(raised.value).splitlines()
+    assert raised_lines[:-1] == message.splitlines()[:-1]
+    row = raised_lines[-1]
+    assert row.startswith(f"proposal_count,2026-04-01,,,{reason},")
+    assert dt.date.fromisoformat(row.rsplit(",", 1)[1]) >= dt.date(2026, 5, 12)
+
+    result = restatement.build_restatement_check()(_check_context(warehouse_path))
+    assert result.passed is False
+    assert row in result.metadata["declaration_rows"].value
+
+    with declarations.open("a", encoding="utf-8") as handle:
+        handle.write(row + "\n")
+    _dbt(project_dir, tmp_path, "seed", "--select", "kpi_restatements")
+    with duckdb.connect(str(warehouse_path)) as con:
+        assert restatement.check_restatements(con) == []
+
+
+def _difference(kpi_key: str, month: dt.date, scope: str, scope_id: str, published_at, pid):
+    return restatement.Difference(kpi_key, month, scope, scope_id, 1.0, 2.0, pid, published_at)
+
+
+def test_the_rows_to_add_are_one_per_kpi_and_month_dated_on_or_after_each_publication():
+    march = dt.date(2026, 3, 1)
+    # p1: 2026-04-30 15:00 UTC = 05-01 00:00 Japan time; p2: 2026-05-11 03:00 UTC = 12:00 JST.
+    p1 = dt.datetime(2026, 4, 30, 15, 0, tzinfo=dt.UTC)
+    p2 = dt.datetime(2026, 5, 11, 3, 0, tzinfo=dt.UTC)
+    differences = [
+        # March's deals_registered: the programme (published by p1) and P001 (by p2).
+        _difference("deals_registered", march, "partner", "P001", p2, "p2"),
+        _difference("deals_registered", march, "programme", "programme", p1, "p1"),
+        # April's proposal_count: one firm only.
+        _difference("proposal_count", APRIL, "partner", "P002", p1, "p1"),
+    ]
+    existing = [
+        # names P001's March figure, declared the day before p2 in Japan time
+        restatement.Declaration(
+            "deals_registered", march, "partner", "", "snapshot, corrected", dt.date(2026, 5, 10)
+        ),
+        # another KPI: not about these figures
+        restatement.Declaration("login_count", march, "", "", "x", dt.date(2026, 4, 1)),
+    ]
+    rows, early = restatement.declarations_needed(differences, existing, today=dt.date(2026, 5, 5))
+    # March spans both scopes, so every scope; declared_on: the later of today (05-05) and the
+    # latest publication's Japan-time date (p2, 05-11); the reason of the early declaration,
+    # quoted for its comma. April: today, 05-05, is after p1's 05-01; the one scope named.
+    assert [row.csv_row() for row in rows] == [
+        'deals_registered,2026-03-01,,,"snapshot, corrected",2026-05-11',
+        "proposal_count,2026-04-01,partner,P002,<reason>,2026-05-05",
+    ]
+    assert [e.describe() for e in early] == [
+        "deals_registered 2026-03 partner (any): declared_on 2026-05-10 is before 2026-05-11, "
+        "the Japan-time date of publication p2"
+    ]
+
+
+def test_the_message_stays_bounded():
+    months = [dt.date(2025, month, 1) for month in range(1, 13)] + [
+        dt.date(2026, month, 1) for month in range(1, 13)
+    ]
+    published_at = dt.datetime(2026, 5, 1, tzinfo=dt.UTC)
+    # 24 months x 2 scopes = 48 figures in 24 (KPI, month) groups
+    differences = [
+        _difference("deals_registered", month, scope, scope, published_at, "p1")
+        for month in months
+        for scope in ("programme", "partner")
+    ]
+    lines = restatement.failure_message(differences, today=dt.date(2026, 5, 12)).splitlines()
+    # header, 20 figures and "... and 28 more", the instruction, 20 rows and "... and 4 more"
+    assert len(lines) == 1 + 21 + 1 + 21
+    assert lines[21] == "- ... and 28 more"
+    assert lines[23] == "deals_registered,2025-01-01,,,<reason>,2026-05-12"
+    assert lines[-1].startswith("... and 4 more rows (metadata declaration_rows of the check")
 
 
 def _check_context(warehouse_path: Path):

@@ -32,7 +32,9 @@ Dagster pieces: :func:`build_restatement_check` (a blocking asset check on
 once the checks passed).
 """
 
+import csv
 import datetime as dt
+import io
 import logging
 import uuid
 from collections.abc import Sequence
@@ -79,6 +81,12 @@ class Difference:
     new_value: float | None
     publication_id: str
     published_at: dt.datetime
+
+    @property
+    def published_on(self) -> dt.date:
+        """The Japan-time date of the publication: a declaration dated on or after it covers
+        the figure."""
+        return self.published_at.astimezone(JST).date()
 
     def describe(self) -> str:
         return (
@@ -494,7 +502,13 @@ def publish_kpi_figures(
         since, arrivals = late_arrivals(con, undeclared)
         withdrawn = withdrawals_since(con, since) if since is not None else []
         raise ValueError(
-            failure_message(undeclared, since=since, arrivals=arrivals, withdrawn=withdrawn)
+            failure_message(
+                undeclared,
+                since=since,
+                arrivals=arrivals,
+                withdrawn=withdrawn,
+                declarations=read_declarations(con),
+            )
         )
     published_at = published_at or dt.datetime.now(dt.UTC)
     reported = write_restatement_report(con, detected_at=published_at)
@@ -580,33 +594,161 @@ def late_arrivals(
     return since, arrivals
 
 
+# What a suggested declaration says in place of the reason, which only its author knows.
+REASON_PLACEHOLDER = "<reason>"
+
+
+def _csv_row(values: Sequence[str]) -> str:
+    buffer = io.StringIO()
+    csv.writer(buffer, lineterminator="").writerow(values)
+    return buffer.getvalue()
+
+
+@dataclass(frozen=True)
+class Declaration:
+    """A row of ``seeds.kpi_restatements`` (an empty scope type or id covers every one)."""
+
+    kpi_key: str
+    month_start: dt.date
+    scope_type: str
+    scope_id: str
+    reason: str
+    declared_on: dt.date
+
+    def matches(self, difference: Difference) -> bool:
+        """Whether it names the figure's KPI, month and scope (whatever its date)."""
+        return (
+            self.kpi_key == difference.kpi_key
+            and self.month_start == difference.month_start
+            and self.scope_type in ("", difference.scope_type)
+            and self.scope_id in ("", difference.scope_id)
+        )
+
+    def scope(self) -> str:
+        if not self.scope_type and not self.scope_id:
+            return "every scope"
+        return " ".join(part or "(any)" for part in (self.scope_type, self.scope_id))
+
+    def csv_row(self) -> str:
+        """The row as it is written in seeds/kpi_restatements.csv."""
+        return _csv_row(
+            [
+                self.kpi_key,
+                self.month_start.isoformat(),
+                self.scope_type,
+                self.scope_id,
+                self.reason,
+                self.declared_on.isoformat(),
+            ]
+        )
+
+
+@dataclass(frozen=True)
+class EarlyDeclaration:
+    """A declaration of a changed figure dated before the publication it would restate."""
+
+    declaration: Declaration
+    publication_id: str
+    published_on: dt.date
+
+    def describe(self) -> str:
+        declaration = self.declaration
+        return (
+            f"{declaration.kpi_key} {declaration.month_start:%Y-%m} {declaration.scope()}: "
+            f"declared_on {declaration.declared_on} is before {self.published_on}, the "
+            f"Japan-time date of publication {self.publication_id}"
+        )
+
+
+def read_declarations(con: duckdb.DuckDBPyConnection) -> list[Declaration]:
+    """Every row of ``seeds.kpi_restatements``, by declaration date."""
+    rows = con.execute(
+        f"""
+        select
+            kpi_key, month_start, coalesce(scope_type, ''), coalesce(scope_id, ''),
+            coalesce(reason, ''), declared_on
+        from {DECLARATIONS_TABLE}
+        where kpi_key is not null and month_start is not null and declared_on is not null
+        order by declared_on, kpi_key, month_start, scope_type, scope_id
+        """
+    ).fetchall()
+    return [Declaration(*row) for row in rows]
+
+
+def declarations_needed(
+    differences: Sequence[Difference],
+    declarations: Sequence[Declaration] = (),
+    *,
+    today: dt.date | None = None,
+) -> tuple[list[Declaration], list[EarlyDeclaration]]:
+    """The rows of seeds/kpi_restatements.csv that would accept `differences`, one per KPI and
+    month, and the existing `declarations` of those figures dated too early to cover them.
+
+    A row names the scope when every figure of its KPI and month has the same one, and
+    leaves it empty (every scope) otherwise. Its ``declared_on`` is `today` (Japan time) or,
+    if later, the Japan-time date of the latest publication it restates. Its reason is the
+    latest too-early declaration's, or ``REASON_PLACEHOLDER``.
+    """
+    today = today or dt.datetime.now(JST).date()
+    groups: dict[tuple[str, dt.date], list[Difference]] = {}
+    for difference in differences:
+        groups.setdefault((difference.kpi_key, difference.month_start), []).append(difference)
+    rows: list[Declaration] = []
+    early: list[EarlyDeclaration] = []
+    for (kpi_key, month_start), group in groups.items():
+        scopes = sorted({(difference.scope_type, difference.scope_id) for difference in group})
+        scope_type, scope_id = scopes[0] if len(scopes) == 1 else ("", "")
+        reason = REASON_PLACEHOLDER
+        for declaration in declarations:
+            # A difference is undeclared: every declaration naming it is dated too early.
+            named = [difference for difference in group if declaration.matches(difference)]
+            if not named:
+                continue
+            latest = max(named, key=lambda d: (d.published_on, d.publication_id))
+            early.append(EarlyDeclaration(declaration, latest.publication_id, latest.published_on))
+            reason = declaration.reason or reason
+        published_on = max(difference.published_on for difference in group)
+        rows.append(
+            Declaration(
+                kpi_key, month_start, scope_type, scope_id, reason, max(today, published_on)
+            )
+        )
+    return rows, early
+
+
 def failure_message(
     differences: Sequence[Difference],
     *,
     since: dt.datetime | None = None,
     arrivals: Sequence[Arrival] = (),
     withdrawn: Sequence[Withdrawal] = (),
+    declarations: Sequence[Declaration] = (),
+    today: dt.date | None = None,
     limit: int = 20,
 ) -> str:
-    """What the guard says: the changed figures, then where the change may come from: the
-    event files loaded since the last publication (`since`) with rows dated in the changed
-    months, and the files withdrawn since then (their rows no longer count)."""
+    """What the guard says: the changed figures; where the change may come from (the event
+    files loaded since the last publication, `since`, with rows dated in the changed months,
+    and the files withdrawn since then); the existing `declarations` of those figures dated
+    too early; and the rows to add to seeds/kpi_restatements.csv to accept the change. Each
+    list stops after `limit` lines."""
+
+    def bounded(items: Sequence[str], more: str = "") -> list[str]:
+        if len(items) <= limit:
+            return list(items)
+        return [*items[:limit], f"- ... and {len(items) - limit} more{more}"]
+
     lines = [
         f"{len(differences)} published figure(s) of closed months would change without a "
-        f"declared restatement (add rows to seeds/kpi_restatements.csv to accept them):"
+        "declared restatement:"
     ]
-    lines += [f"- {difference.describe()}" for difference in differences[:limit]]
-    if len(differences) > limit:
-        lines.append(f"- ... and {len(differences) - limit} more")
+    lines += bounded([f"- {difference.describe()}" for difference in differences])
     if since is not None:
         published = f"{since.astimezone(dt.UTC):%Y-%m-%d %H:%M} UTC"
         if arrivals:
             lines.append(
                 f"Events loaded since the last publication ({published}) dated in those months:"
             )
-            lines += [f"- {arrival.describe()}" for arrival in arrivals[:limit]]
-            if len(arrivals) > limit:
-                lines.append(f"- ... and {len(arrivals) - limit} more files")
+            lines += bounded([f"- {arrival.describe()}" for arrival in arrivals], " files")
         elif withdrawn:
             lines.append(
                 f"No event loaded since the last publication ({published}) is dated in those "
@@ -622,9 +764,26 @@ def failure_message(
                 "Files withdrawn since the last publication (their rows no longer count), "
                 "a possible cause:"
             )
-            lines += [f"- {withdrawal.describe()}" for withdrawal in withdrawn[:limit]]
-            if len(withdrawn) > limit:
-                lines.append(f"- ... and {len(withdrawn) - limit} more files")
+            lines += bounded([f"- {withdrawal.describe()}" for withdrawal in withdrawn], " files")
+    rows, early = declarations_needed(differences, declarations, today=today)
+    if early:
+        lines.append(
+            "Declarations dated too early to cover them (a declaration covers the figures "
+            "published on or before its declared_on, a Japan-time date):"
+        )
+        lines += bounded([f"- {declaration.describe()}" for declaration in early])
+    placeholder = any(row.reason == REASON_PLACEHOLDER for row in rows)
+    lines.append(
+        "If the new figures are right, add to seeds/kpi_restatements.csv"
+        + (f" (write why in place of {REASON_PLACEHOLDER})" if placeholder else "")
+        + ":"
+    )
+    lines += [row.csv_row() for row in rows[:limit]]
+    if len(rows) > limit:
+        lines.append(
+            f"... and {len(rows) - limit} more rows (metadata declaration_rows of the check "
+            f"{RESTATEMENT_CHECK_NAME} lists them all)"
+        )
     return "\n".join(lines)
 
 
@@ -649,12 +808,20 @@ def build_restatement_check(
             undeclared = check_restatements(con)
             since, arrivals = late_arrivals(con, undeclared) if undeclared else (None, [])
             withdrawn = withdrawals_since(con, since) if since is not None else []
+            declarations = read_declarations(con) if undeclared else []
         context.log.info("%d undeclared restatement(s) found.", len(undeclared))
+        rows, _ = declarations_needed(undeclared, declarations)
         return dg.AssetCheckResult(
             passed=not undeclared,
             severity=dg.AssetCheckSeverity.ERROR,
             description=(
-                failure_message(undeclared, since=since, arrivals=arrivals, withdrawn=withdrawn)
+                failure_message(
+                    undeclared,
+                    since=since,
+                    arrivals=arrivals,
+                    withdrawn=withdrawn,
+                    declarations=declarations,
+                )
                 if undeclared
                 else None
             ),
@@ -668,6 +835,12 @@ def build_restatement_check(
                 ),
                 "withdrawn_files": dg.MetadataValue.md(
                     "\n".join(f"- {w.describe()}" for w in withdrawn[:50]) or "none"
+                ),
+                # every row to add to seeds/kpi_restatements.csv, unbounded
+                "declaration_rows": dg.MetadataValue.md(
+                    "```csv\n" + "\n".join(row.csv_row() for row in rows) + "\n```"
+                    if rows
+                    else "none"
                 ),
             },
         )
