@@ -137,6 +137,76 @@ def test_a_warning_of_a_dbt_test_says_how_many_rows_fail() -> None:
     ]
 
 
+def _failing_dbt_step() -> dg.AssetsDefinition:
+    from dagster_dbt.errors import DagsterDbtCliRuntimeError
+
+    @dg.asset(name="dbt_models")
+    def dbt_models() -> None:
+        # what dagster-dbt raises when `dbt build` exits non-zero
+        raise DagsterDbtCliRuntimeError(
+            description="The dbt CLI process with command\n\n`dbt build`\n\nfailed with exit "
+            "code `1`.\n\nErrors parsed from dbt logs:\n\n"
+            "\x1b[31mCompilation Error in model int_deal_status_events_validated "
+            "(../models/intermediate/int_deal_status_events_validated.sql)\x1b[0m\n"
+            "  Unknown deal status label(s): the seed deal_status_stage_map has no row valid "
+            "on the date of these events, so no funnel stage can be assigned.\n"
+            "    - label '検討中' in the deals snapshot, file deals_20261031_v5.csv: 1 event(s) "
+            "dated 2026-10-30 to 2026-10-30"
+        )
+
+    return dbt_models
+
+
+def test_a_failed_dbt_step_without_dbt_results_shows_the_errors_of_dbt_log() -> None:
+    outcome = outcome_of(_run(_failing_dbt_step()))
+
+    assert outcome.reasons() == [
+        "step dbt_models: dbt failed:\n"
+        "    Compilation Error in model int_deal_status_events_validated "
+        "(../models/intermediate/int_deal_status_events_validated.sql)\n"
+        "    Unknown deal status label(s): the seed deal_status_stage_map has no row valid on "
+        "the date of these events, so no funnel stage can be assigned.\n"
+        "    - label '検討中' in the deals snapshot, file deals_20261031_v5.csv: 1 event(s) "
+        "dated 2026-10-30 to 2026-10-30"
+    ]
+
+
+def test_a_failed_dbt_step_is_explained_by_the_nodes_dbt_could_not_build() -> None:
+    from prm_warehouse.dbt_results import DbtNodeFailure
+
+    model = DbtNodeFailure(
+        unique_id="model.prm_warehouse.int_deal_status_events_validated",
+        resource_type="model",
+        name="int_deal_status_events_validated",
+        status="error",
+        relation="intermediate.int_deal_status_events_validated",
+        column=None,
+        failures=None,
+        message=("Compilation Error: Unknown deal status label(s)", "- label '検討中'"),
+    )
+    test = DbtNodeFailure(
+        unique_id="test.prm_warehouse.assert_funnel_counts_reconcile",
+        resource_type="test",
+        name="assert_funnel_counts_reconcile",
+        status="fail",
+        relation="marts.fct_funnel_person, marts.fct_funnel_partner",
+        column=None,
+        failures=3,
+        message=("Got 3 results, configured to fail if != 0",),
+    )
+
+    outcome = outcome_of(_run(_failing_dbt_step()), dbt_failures=[model, test], dbt_skipped=40)
+
+    # dagster-dbt's wrapper is left out: the nodes say why
+    assert outcome.reasons() == [
+        "dbt model intermediate.int_deal_status_events_validated failed: Compilation Error: "
+        "Unknown deal status label(s)\n    - label '検討中'",
+        "dbt test assert_funnel_counts_reconcile on marts.fct_funnel_person, "
+        "marts.fct_funnel_partner failed: 3 failing rows",
+        "dbt skipped 40 nodes that depend on these failures",
+    ]
+
+
 def test_a_run_left_started_by_a_killed_build_is_marked_failed() -> None:
     import socket
     import subprocess

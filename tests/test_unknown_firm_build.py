@@ -67,7 +67,7 @@ def _rows(path: Path, sql: str) -> list[tuple]:
 def test_the_build_completes_and_warns_of_the_violation(built: Built) -> None:
     assert built.outcome.success, "\n".join(built.outcome.reasons())
     assert [(w.check, w.description) for w in built.outcome.warned_checks] == [
-        ("int_reference_violations_is_empty", "1 rows fail this dbt test")
+        ("int_reference_violations_is_empty", "1 row fails this dbt test")
     ]
     assert "serving/marts_publication" in built.outcome.materialized
 

@@ -6,15 +6,25 @@ user runs is what the tests prove.
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import os
 import socket
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import dagster as dg
 
 from .automation import warehouse_tags
+from .dbt_results import (
+    CONTINUATION,
+    DbtNodeFailure,
+    errors_in_step_failure,
+    node_failures,
+    read_run_results,
+    skipped_node_count,
+)
 from .locking import warehouse_write_lock
 from .settings import PROJECT_ROOT, Settings
 
@@ -40,13 +50,28 @@ class BuildOutcome:
     warned_checks: list[CheckFailure] = field(default_factory=list)
     skipped_steps: list[str] = field(default_factory=list)
     materialized: list[str] = field(default_factory=list)
+    # What dbt reported for the nodes it could not build (its run_results.json), and how many
+    # nodes it skipped because of them.
+    dbt_failures: list[DbtNodeFailure] = field(default_factory=list)
+    dbt_skipped: int = 0
 
     def reasons(self) -> list[str]:
-        """Why the build failed, one line each, most specific first."""
-        lines = [
+        """Why the build failed, most specific first: dbt's errors of the models it could not
+        build, the failed checks (a failed dbt test is one), the dbt failures that are no
+        check, then the failed steps. A reason may continue on indented lines."""
+        checks = {f.check for f in self.failed_checks}
+        dbt_errors = [f for f in self.dbt_failures if f.resource_type != "test"]
+        dbt_tests = [
+            f for f in self.dbt_failures if f.resource_type == "test" and f.name not in checks
+        ]
+        lines = [f.describe() for f in dbt_errors]
+        lines += [
             f"check {f.check} on {f.asset} failed ({f.severity}): {f.description}"
             for f in self.failed_checks
         ]
+        lines += [f.describe() for f in dbt_tests]
+        if self.dbt_skipped:
+            lines.append(f"dbt skipped {self.dbt_skipped} nodes that depend on these failures")
         lines += [f"step {step}" for step in self.failed_steps]
         if self.skipped_steps and not self.success:
             lines.append(
@@ -129,7 +154,9 @@ def _check_failure(evaluation: dg.AssetCheckEvaluation) -> CheckFailure:
         failing = evaluation.metadata.get("dagster_dbt/failed_row_count")
         count = getattr(failing, "value", failing)
         if count is not None:
-            description = f"{count} rows fail this dbt test"
+            description = (
+                "1 row fails this dbt test" if count == 1 else f"{count} rows fail this dbt test"
+            )
     return CheckFailure(
         asset=evaluation.asset_key.to_user_string(),
         check=evaluation.check_name,
@@ -138,15 +165,31 @@ def _check_failure(evaluation: dg.AssetCheckEvaluation) -> CheckFailure:
     )
 
 
+def _is_dbt_failure(event: dg.DagsterEvent) -> bool:
+    """A step that failed because its dbt invocation failed (dagster-dbt's error)."""
+    failure = event.step_failure_data
+    error = failure.error if failure else None
+    while error is not None:
+        if error.cls_name == "DagsterDbtCliRuntimeError":
+            return True
+        error = error.cause
+    return False
+
+
 def _root_cause(event: dg.DagsterEvent) -> str:
     """The user's error of a failed step, not Dagster's wrapper.
 
     The description of a ``dg.Failure`` the asset raised (it names the file and the cause),
-    otherwise the innermost error of the chain.
+    otherwise the innermost error of the chain. For a failed dbt invocation, whose
+    description starts with dagster-dbt's wrapper, the error lines of dbt's log that
+    dagster-dbt copied into it.
     """
     failure = event.step_failure_data
     user_failure = failure.user_failure_data if failure else None
     if user_failure is not None and (user_failure.description or "").strip():
+        dbt_errors = errors_in_step_failure(user_failure.description)
+        if dbt_errors:
+            return CONTINUATION.join(["dbt failed:", *dbt_errors])
         return user_failure.description.strip().splitlines()[0]
     error = failure.error if failure else None
     if error is None:
@@ -165,7 +208,15 @@ def _failed_by_its_checks(event: dg.DagsterEvent) -> bool:
     return error is not None and error.cls_name == "DagsterAssetCheckFailedError"
 
 
-def outcome_of(result: dg.ExecuteInProcessResult) -> BuildOutcome:
+def outcome_of(
+    result: dg.ExecuteInProcessResult,
+    *,
+    dbt_failures: Sequence[DbtNodeFailure] = (),
+    dbt_skipped: int = 0,
+) -> BuildOutcome:
+    """What the run did. `dbt_failures` and `dbt_skipped` are what dbt reported for the
+    run's own invocation (``dbt_results_of``): with them, a failed dbt step is explained
+    by the nodes that failed instead of dagster-dbt's wrapper."""
     failed_checks: list[CheckFailure] = []
     warned_checks: list[CheckFailure] = []
     for evaluation in result.get_asset_check_evaluations():
@@ -178,7 +229,7 @@ def outcome_of(result: dg.ExecuteInProcessResult) -> BuildOutcome:
     failed_steps = [
         f"{event.step_key}: {_root_cause(event)}"
         for event in result.get_step_failure_events()
-        if not _failed_by_its_checks(event)
+        if not _failed_by_its_checks(event) and not (dbt_failures and _is_dbt_failure(event))
     ]
     # Steps skipped, and steps never started because a step or blocking check before them
     # failed (Dagster logs "Not executing" for those instead of a skip event).
@@ -206,7 +257,58 @@ def outcome_of(result: dg.ExecuteInProcessResult) -> BuildOutcome:
         warned_checks=warned_checks,
         skipped_steps=skipped,
         materialized=materialized,
+        dbt_failures=list(dbt_failures),
+        dbt_skipped=dbt_skipped if dbt_failures else 0,
     )
+
+
+def _dbt_invocation_ids(result: dg.ExecuteInProcessResult) -> set[str]:
+    """The dbt invocations the run's dbt events came from (dagster-dbt's metadata)."""
+    metadata = [evaluation.metadata for evaluation in result.get_asset_check_evaluations()]
+    metadata += [
+        event.step_materialization_data.materialization.metadata
+        for event in result.get_asset_materialization_events()
+    ]
+    ids = set()
+    for entries in metadata:
+        value = entries.get("invocation_id")
+        if value is not None:
+            ids.add(str(getattr(value, "value", value)))
+    return ids
+
+
+def dbt_results_of(
+    result: dg.ExecuteInProcessResult, started_at: dt.datetime
+) -> tuple[list[DbtNodeFailure], int]:
+    """The dbt nodes that failed in the run's dbt invocation, and how many dbt skipped.
+
+    Read from the dbt target folder while the build still holds its lock, and only when a
+    step of the run failed in dbt and the folder's results are the run's own (an invocation
+    started after `started_at`, named by the run's dbt events when they name one).
+    """
+    from .dbt_manifest import TARGET_DIR
+
+    if not any(_is_dbt_failure(event) for event in result.get_step_failure_events()):
+        return [], 0
+    invocation_ids = _dbt_invocation_ids(result)
+    found = read_run_results(TARGET_DIR, started_after=started_at, invocation_ids=invocation_ids)
+    if found is None:
+        logger.info(
+            "no dbt results of this run's invocation (%s) in %s",
+            ", ".join(sorted(invocation_ids)) or "id unknown",
+            TARGET_DIR,
+        )
+        return [], 0
+    run_results, manifest = found
+    failures = node_failures(run_results, manifest)
+    skipped = skipped_node_count(run_results)
+    logger.info(
+        "dbt invocation %s: %d nodes failed, %d skipped",
+        run_results["metadata"].get("invocation_id"),
+        len(failures),
+        skipped,
+    )
+    return failures, skipped
 
 
 def run_build(
@@ -229,6 +331,7 @@ def run_build(
         # the console asks for them.
         "loggers": {"console": {"config": {"log_level": console_log_level}}},
     }
+    started_at = dt.datetime.now(dt.UTC)
     with warehouse_write_lock(settings.warehouse_path), dbt_target_lock():
         # Models or seeds may have changed since the last parse; parsing in the build's
         # own environment lets the dbt build below reuse this parse.
@@ -252,7 +355,8 @@ def run_build(
                 **warehouse_tags(settings),
             },
         )
-    outcome = outcome_of(result)
+        dbt_failures, dbt_skipped = dbt_results_of(result, started_at)
+    outcome = outcome_of(result, dbt_failures=dbt_failures, dbt_skipped=dbt_skipped)
     logger.info(
         "run %s: %s; %d assets materialized, %d checks failed, %d warned, %d steps skipped",
         outcome.run_id,
