@@ -26,26 +26,32 @@ def _publication(serving: Path) -> list[tuple]:
         con.close()
 
 
-def test_out_of_range_score_blocks_the_build_and_keeps_the_marts(
-    small_build, tmp_path: Path
-) -> None:
-    # a copy of the built warehouse and its publication, and of the exports it came from
+def _copy_of(small_build, tmp_path: Path) -> tuple[Path, Settings]:
+    """A copy of the small build's exports, warehouse and serving copy, and its settings."""
     landing = tmp_path / "landing"
     shutil.copytree(small_build.landing_dir, landing)
     shutil.copy(small_build.warehouse_path, tmp_path / "warehouse.duckdb")
     shutil.copy(small_build.serving_path, tmp_path / "serving.duckdb")
+    settings = Settings(
+        landing_dir=landing,
+        warehouse_path=tmp_path / "warehouse.duckdb",
+        serving_path=tmp_path / "serving.duckdb",
+        as_of_date=small_build.as_of_date,
+    )
+    return landing, settings
+
+
+def test_out_of_range_score_blocks_the_build_and_keeps_the_marts(
+    small_build, tmp_path: Path
+) -> None:
+    # a copy of the built warehouse and its publication, and of the exports it came from
+    landing, settings = _copy_of(small_build, tmp_path)
     published_before = _publication(tmp_path / "serving.duckdb")
 
     # a corrected export of the day with a score of 150 on quiz Q01, whose max_score is 100
     (landing / "quiz_attempts" / "quiz_attempts_20261031_fix.csv").write_text(
         "attempt_id,user_id,quiz_id,submitted_at,score\nA0099,U001,Q01,2026-10-30 10:00:00,150\n",
         encoding="utf-8",
-    )
-    settings = Settings(
-        landing_dir=landing,
-        warehouse_path=tmp_path / "warehouse.duckdb",
-        serving_path=tmp_path / "serving.duckdb",
-        as_of_date=small_build.as_of_date,
     )
     with dg.DagsterInstance.ephemeral() as instance:
         outcome = run_build(settings, instance=instance)
@@ -69,10 +75,7 @@ def test_out_of_range_score_blocks_the_build_and_keeps_the_marts(
 def test_a_late_batch_of_which_nothing_could_be_read_blocks_the_build(
     small_build, tmp_path: Path
 ) -> None:
-    landing = tmp_path / "landing"
-    shutil.copytree(small_build.landing_dir, landing)
-    shutil.copy(small_build.warehouse_path, tmp_path / "warehouse.duckdb")
-    shutil.copy(small_build.serving_path, tmp_path / "serving.duckdb")
+    landing, settings = _copy_of(small_build, tmp_path)
     published_before = _publication(tmp_path / "serving.duckdb")
 
     # a late batch of two status changes, both at 25:00:00: both records are quarantined
@@ -81,12 +84,6 @@ def test_a_late_batch_of_which_nothing_could_be_read_blocks_the_build(
         "EV9901,D0000008,提案合意,2026-10-30 25:00:00,U009\n"
         "EV9902,D0000009,提案合意,2026-10-30 25:00:00,U002\n",
         encoding="utf-8",
-    )
-    settings = Settings(
-        landing_dir=landing,
-        warehouse_path=tmp_path / "warehouse.duckdb",
-        serving_path=tmp_path / "serving.duckdb",
-        as_of_date=small_build.as_of_date,
     )
     with dg.DagsterInstance.ephemeral() as instance:
         outcome = run_build(settings, instance=instance)
@@ -108,22 +105,13 @@ def test_a_late_batch_of_which_nothing_could_be_read_blocks_the_build(
 def test_a_cut_off_snapshot_blocks_the_build_and_names_the_missing_deals(
     small_build, tmp_path: Path
 ) -> None:
-    landing = tmp_path / "landing"
-    shutil.copytree(small_build.landing_dir, landing)
-    shutil.copy(small_build.warehouse_path, tmp_path / "warehouse.duckdb")
-    shutil.copy(small_build.serving_path, tmp_path / "serving.duckdb")
+    landing, settings = _copy_of(small_build, tmp_path)
     published_before = _publication(tmp_path / "serving.duckdb")
 
     # a second export of the day cut off after its seventh record (D0000001..D0000007 of 15)
     lines = (landing / "deals" / "deals_20261031.csv").read_text(encoding="utf-8-sig")
     (landing / "deals" / "deals_20261031_fix.csv").write_text(
         "\n".join(lines.splitlines()[:8]) + "\n", encoding="utf-8"
-    )
-    settings = Settings(
-        landing_dir=landing,
-        warehouse_path=tmp_path / "warehouse.duckdb",
-        serving_path=tmp_path / "serving.duckdb",
-        as_of_date=small_build.as_of_date,
     )
     with dg.DagsterInstance.ephemeral() as instance:
         outcome = run_build(settings, instance=instance)
@@ -146,10 +134,7 @@ def test_a_cut_off_snapshot_blocks_the_build_and_names_the_missing_deals(
 def test_a_quarantined_snapshot_record_keeps_the_deal_as_last_read(
     small_build, tmp_path: Path
 ) -> None:
-    landing = tmp_path / "landing"
-    shutil.copytree(small_build.landing_dir, landing)
-    shutil.copy(small_build.warehouse_path, tmp_path / "warehouse.duckdb")
-    shutil.copy(small_build.serving_path, tmp_path / "serving.duckdb")
+    landing, settings = _copy_of(small_build, tmp_path)
 
     # A corrected export of the day (the newest snapshot: same date, later name) in which
     # D0000002's record is unreadable (month 13) and says 失注.
@@ -161,12 +146,6 @@ def test_a_quarantined_snapshot_record_keeps_the_deal_as_last_read(
     )
     (landing / "deals" / "deals_20261031_fix.csv").write_text(
         "\n".join(lines) + "\n", encoding="utf-8"
-    )
-    settings = Settings(
-        landing_dir=landing,
-        warehouse_path=tmp_path / "warehouse.duckdb",
-        serving_path=tmp_path / "serving.duckdb",
-        as_of_date=small_build.as_of_date,
     )
     with dg.DagsterInstance.ephemeral() as instance:
         outcome = run_build(settings, instance=instance)
@@ -205,10 +184,7 @@ def test_a_content_whose_record_opens_a_quote_it_never_closes_keeps_its_last_rea
     # contents is a small source: its one set-aside record is 1 of the 8 rows delivered
     # (12.5%), above the default limit of 5%
     monkeypatch.setenv("PRM_QUARANTINE_MAX_SHARE", "0.2")
-    landing = tmp_path / "landing"
-    shutil.copytree(small_build.landing_dir, landing)
-    shutil.copy(small_build.warehouse_path, tmp_path / "warehouse.duckdb")
-    shutil.copy(small_build.serving_path, tmp_path / "serving.duckdb")
+    landing, settings = _copy_of(small_build, tmp_path)
 
     # A second export of the day (the newest snapshot) in which CT003's title opens a quote
     # that nothing closes: line 4 is set aside, its key CT003 read before the quote.
@@ -218,12 +194,6 @@ def test_a_content_whose_record_opens_a_quote_it_never_closes_keeps_its_last_rea
     lines[3] = 'CT003,"未閉じタイトル,case_study,飲食,事例,2026-10-15 10:00:00'
     (landing / "contents" / "contents_20261031_v2.csv").write_text(
         "\n".join(lines) + "\n", encoding="utf-8"
-    )
-    settings = Settings(
-        landing_dir=landing,
-        warehouse_path=tmp_path / "warehouse.duckdb",
-        serving_path=tmp_path / "serving.duckdb",
-        as_of_date=small_build.as_of_date,
     )
     with dg.DagsterInstance.ephemeral() as instance:
         outcome = run_build(settings, instance=instance)
