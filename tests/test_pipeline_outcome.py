@@ -66,6 +66,28 @@ def test_a_failed_blocking_check_stops_downstream_and_is_reported() -> None:
     ]
 
 
+def test_the_not_run_line_names_five_steps_and_counts_the_rest() -> None:
+    @dg.asset(key=["raw", "logins"])
+    def logins() -> None:
+        raise ValueError("logins_20261031.jsonl: not valid JSON at line 1, column 1")
+
+    def model(index: int) -> dg.AssetsDefinition:
+        @dg.asset(key=["staging", f"model_{index}"], deps=[logins])
+        def staged() -> None:
+            return None
+
+        return staged
+
+    # seven assets downstream of the failing one: the first five by name, two counted
+    outcome = outcome_of(_run(logins, *(model(index) for index in range(7))))
+
+    assert len(outcome.skipped_steps) == 7
+    assert outcome.reasons()[-1] == (
+        "not run because an upstream step or blocking check failed: staging__model_0, "
+        "staging__model_1, staging__model_2, staging__model_3, staging__model_4 and 2 more"
+    )
+
+
 def test_the_console_prints_a_failure_without_its_stack_trace_or_not_executing_lines(
     capfd,
 ) -> None:

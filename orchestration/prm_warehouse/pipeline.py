@@ -76,9 +76,19 @@ class BuildOutcome:
         if self.skipped_steps and not self.success:
             lines.append(
                 "not run because an upstream step or blocking check failed: "
-                + ", ".join(sorted(self.skipped_steps))
+                + _first_names(sorted(self.skipped_steps))
             )
         return lines
+
+
+# Steps named in the summary's not-run line; the run's page in the Dagster UI lists them all.
+NOT_RUN_NAMES_SHOWN = 5
+
+
+def _first_names(names: list[str], limit: int = NOT_RUN_NAMES_SHOWN) -> str:
+    if len(names) <= limit:
+        return ", ".join(names)
+    return f"{', '.join(names[:limit])} and {len(names) - limit} more"
 
 
 def project_instance() -> dg.DagsterInstance:
