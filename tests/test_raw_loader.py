@@ -511,12 +511,14 @@ def test_a_json_export_that_is_not_utf8_fails_and_is_never_read_as_cp932(landing
     # One byte that is not UTF-8 in an id; as CP932 the line would read as a strange id.
     bad = good.replace("L1", "L2").encode().replace(b'"U1"', b'"U\xff1"')
     put(landing, "logins", "logins_20260402.jsonl", bad)
-    with pytest.raises(
-        RawInputError,
-        match=r"logins_20260402\.jsonl: cannot decode the file: "
-        r"not UTF-8 .*JSON exports are UTF-8",
-    ):
+    # `{"event_id":"L2","user_id":"U` is 29 bytes (0-28): 0xFF is at 29, column 30 of line 1
+    with pytest.raises(RawInputError) as raised:
         load_source(con, "logins", landing, loaded_at=LOADED_AT)
+    assert str(raised.value) == (
+        f"{landing / 'logins' / 'logins_20260402.jsonl'}: cannot decode the file: not UTF-8 "
+        "(line 1, column 30: byte 0xFF at byte offset 29, invalid start byte); "
+        "JSON exports are UTF-8"
+    )
     assert con.execute("select count(*) from raw.logins").fetchone() == (0,)
 
 
@@ -527,13 +529,106 @@ def test_a_utf8_csv_with_a_damaged_byte_is_refused_and_never_read_as_cp932(landi
     damaged = (header + rows).encode() + last
     put(landing, "deal_status_events", "deal_status_events_20260401.csv", damaged)
     # 7 rows of 4 Japanese characters each come first (28 > 20), then line 9 has 0xFF.
-    with pytest.raises(
-        RawInputError,
-        match=r"deal_status_events_20260401\.csv: a damaged UTF-8 file: line 9 .*is not "
-        r"UTF-8, after 28 characters that were; not read as CP932",
-    ):
+    # The header is 54 bytes (0-53), each row 42 (E1, 3 + D1, 3 + 提案済み 12 + , 1 +
+    # timestamp 19 + , 1 + U1 2 + line feed 1): line 9 starts at 54 + 7 * 42 = 348 with `E9,D`,
+    # so 0xFF is at 352, column 5.
+    with pytest.raises(RawInputError) as raised:
         load_source(con, "deal_status_events", landing, loaded_at=LOADED_AT)
+    assert str(raised.value) == (
+        f"{landing / 'deal_status_events' / 'deal_status_events_20260401.csv'}: a damaged "
+        "UTF-8 file: line 9, column 5 (byte 0xFF at byte offset 352, invalid start byte) is "
+        "not UTF-8, after 28 characters that were; not read as CP932"
+    )
     assert con.execute("select count(*) from raw.deal_status_events").fetchone() == (0,)
+
+
+# header: 54 bytes; each of lines 2-8: 42 bytes with 4 Japanese characters; line 9 at 348
+STATUS_EVENTS = "event_id,deal_id,status,changed_at,changed_by_user_id\n" + "".join(
+    f"E{n},D{n},提案済み,2026-04-01 10:00:00,U{n}\n" for n in range(1, 8)
+)
+
+
+@pytest.mark.parametrize("block_bytes", [5, 356, 4 * 1024 * 1024])
+def test_a_damaged_utf8_csv_names_the_column_whatever_the_blocks(
+    landing, con, monkeypatch, block_bytes
+):
+    import prm_warehouse.raw.readers as readers
+
+    # line 9: `E9,D9,` (348-353), 失 (E5 A4 B1, 354-356), then 0xFF at 357: column 8. With
+    # 356-byte blocks the first block ends inside 失, which the decoder holds for the next.
+    monkeypatch.setattr(readers, "BLOCK_BYTES", block_bytes)
+    damaged = (STATUS_EVENTS + "E9,D9,失").encode() + b"\xff,2026-04-01 11:00:00,\n"
+    path = put(landing, "deal_status_events", "deal_status_events_20260401.csv", damaged)
+    with pytest.raises(RawInputError) as raised:
+        load_source(con, "deal_status_events", landing, loaded_at=LOADED_AT)
+    assert str(raised.value) == (
+        f"{path}: a damaged UTF-8 file: line 9, column 8 (byte 0xFF at byte offset 357, "
+        "invalid start byte) is not UTF-8, after 29 characters that were; not read as CP932"
+    )
+
+
+@pytest.mark.parametrize("block_bytes", [5, 358, 4 * 1024 * 1024])
+def test_a_utf8_csv_cut_inside_its_last_character_fails_saying_it_looks_cut_off(
+    landing, con, monkeypatch, block_bytes
+):
+    import prm_warehouse.raw.readers as readers
+
+    # line 9: `E9,D9,` (348-353), 失 (354-356), then 注 (E6 B3 A8) cut after two bytes:
+    # the file ends with 0xE6 0xB3 at 357-358.
+    monkeypatch.setattr(readers, "BLOCK_BYTES", block_bytes)
+    cut = (STATUS_EVENTS + "E9,D9,失注").encode()[:-1]
+    assert len(cut) == 359
+    path = put(landing, "deal_status_events", "deal_status_events_20260401.csv", cut)
+    with pytest.raises(RawInputError) as raised:
+        load_source(con, "deal_status_events", landing, loaded_at=LOADED_AT)
+    assert str(raised.value) == (
+        f"{path}: cannot decode the file: it ends inside a character: its last line, line 9, "
+        "ends with 0xE6 0xB3 at byte offset 357, the first bytes of a UTF-8 character; the "
+        "file looks cut off: deliver it again in full"
+    )
+    assert con.execute("select count(*) from raw.deal_status_events").fetchone() == (0,)
+
+
+def test_a_truncated_cp932_export_fails_its_load_saying_it_looks_cut_off(landing, con):
+    put(
+        landing,
+        "courses",
+        "courses_20260401.csv",
+        "course_id,title,lesson_count,is_required\nK01,入門,3,true\n",
+    )
+    load_source(con, "courses", landing, loaded_at=LOADED_AT)
+    before = snapshot(con, "courses")
+    # CP932 with CRLF: the header is 40 bytes and CRLF (0-41); line 2 `K02,応用,5,false` is
+    # 4 + 4 + 8 bytes and CRLF (42-59); line 3 `K03,` (60-63), then ㈱ (87 8A) cut after
+    # its first byte: 0x87 at 64 ends the file. (As UTF-8 it fails on 応, 89 9E, at once.)
+    text = "course_id,title,lesson_count,is_required\r\nK02,応用,5,false\r\nK03,㈱"
+    cut = text.encode("cp932")[:-1]
+    assert len(cut) == 65
+    path = put(landing, "courses", "courses_20260402.csv", cut)
+    with pytest.raises(RawInputError) as raised:
+        load_source(con, "courses", landing, loaded_at=LOADED_AT + dt.timedelta(days=1))
+    assert str(raised.value) == (
+        f"{path}: cannot decode the file: it ends inside a character: its last line, line 3, "
+        "ends with 0x87 at byte offset 64, the first byte of a CP932 character; the file "
+        "looks cut off: deliver it again in full"
+    )
+    assert snapshot(con, "courses") == before
+
+
+def test_a_utf8_csv_with_one_bad_byte_fails_its_load_naming_line_and_column(landing, con):
+    # bytes 0-40 the header, 41-53 line 2 (`K01,a,3,true` and LF), 54-57 `K02,` on line 3,
+    # then 0x8A at 58: line 3, column 5 in both encodings (0x8A then `,` is no CP932
+    # character either)
+    data = b"course_id,title,lesson_count,is_required\nK01,a,3,true\nK02,\x8a,5,false\n"
+    path = put(landing, "courses", "courses_20260401.csv", data)
+    with pytest.raises(RawInputError) as raised:
+        load_source(con, "courses", landing, loaded_at=LOADED_AT)
+    assert str(raised.value) == (
+        f"{path}: cannot decode the file: "
+        "not UTF-8 (line 3, column 5: byte 0x8A at byte offset 58, invalid start byte) "
+        "and not CP932 (line 3, column 5: byte 0x8A at byte offset 58, "
+        "illegal multibyte sequence)"
+    )
 
 
 def test_header_columns_outside_the_contract_are_named_and_not_loaded(landing, con, caplog):

@@ -131,10 +131,120 @@ def test_plain_utf8_with_lf():
 
 
 def test_undecodable_file_names_the_file_and_the_cause():
-    # 0x85 0x40 is neither a UTF-8 sequence nor a CP932 character.
+    # 0x85 0x40 is neither a UTF-8 sequence nor a CP932 character. The header is 40
+    # characters and its line feed (bytes 0-40); line 2 is `K01,` (41-44), then 0x85 at 45.
     data = b"course_id,title,lesson_count,is_required\nK01,\x85\x40,3,true\n"
-    with pytest.raises(RawInputError, match=r"courses_20260401\.csv: cannot decode"):
+    with pytest.raises(RawInputError) as raised:
         parse_bytes("courses", "courses_20260401.csv", data)
+    assert str(raised.value) == (
+        "courses_20260401.csv: cannot decode the file: "
+        "not UTF-8 (line 2, column 5: byte 0x85 at byte offset 45, invalid start byte) "
+        "and not CP932 (line 2, column 5: byte 0x85 at byte offset 45, "
+        "illegal multibyte sequence)"
+    )
+
+
+COURSES_HEADER = "course_id,title,lesson_count,is_required\n"  # 41 bytes in any encoding
+
+
+def test_one_bad_byte_in_a_utf8_csv_is_named_by_line_and_column_in_each_encoding():
+    # bytes  0-40  line 1: the header
+    #       41-53  line 2: `K01,a,3,true` and its line feed (13 bytes)
+    #       54-57  line 3: `K02,`, then UTF-8 応 (E5 BF 9C, 58-60) and 用 (E7 94 A8, 61-63),
+    #          64  0x87, which starts no UTF-8 character: line 3, column 7 (K 0 2 , 応 用);
+    # read as CP932 the six bytes of 応用 are three two-byte characters (E5 BF, 9C E7, 94 A8),
+    # and 0x87 followed by `,` is no CP932 character: line 3, column 8.
+    data = (COURSES_HEADER + "K01,a,3,true\nK02,応用").encode() + b"\x87,5,false\n"
+    with pytest.raises(RawInputError) as raised:
+        parse_bytes("courses", "courses_20260401.csv", data)
+    assert str(raised.value) == (
+        "courses_20260401.csv: cannot decode the file: "
+        "not UTF-8 (line 3, column 7: byte 0x87 at byte offset 64, invalid start byte) "
+        "and not CP932 (line 3, column 8: byte 0x87 at byte offset 64, "
+        "illegal multibyte sequence)"
+    )
+
+
+def test_one_bad_byte_after_a_utf8_bom_is_named_by_line_and_column():
+    # bytes 0-2 the BOM, 3-43 the header, 44-61 line 2 (`K01,入門,3,true` and its line feed:
+    # 4 + 6 + 7 + 1 bytes), 62-65 `K02,` on line 3, 66-68 応, then 0xFF at 69: column 6.
+    data = codecs.BOM_UTF8 + (COURSES_HEADER + "K01,入門,3,true\nK02,応").encode() + b"\xff\n"
+    with pytest.raises(RawInputError) as raised:
+        parse_bytes("courses", "courses_20260401.csv", data)
+    assert str(raised.value) == (
+        "courses_20260401.csv: starts with a UTF-8 BOM but is not UTF-8 "
+        "(line 3, column 6: byte 0xFF at byte offset 69, invalid start byte)"
+    )
+
+
+CUT_OFF = "the file looks cut off: deliver it again in full"
+
+
+def test_a_cp932_csv_cut_inside_its_last_character_says_it_looks_cut_off(tmp_path, monkeypatch):
+    import prm_warehouse.raw.readers as readers
+
+    # CP932: bytes 0-40 the header; 41-56 line 2 (`K01,` 4, 入門 4, `,3,true` 7, line feed 1);
+    # line 3 is `K02,` (57-60), 応 (61-62) and the first byte of 用 (97 70) at 63, where the
+    # file ends. (As UTF-8 it fails at once: 入 is 93 FC in CP932, and 0x93 starts no UTF-8
+    # character.)
+    data = (COURSES_HEADER + "K01,入門,3,true\nK02,応用").encode("cp932")[:-1]
+    assert len(data) == 64 and data[-1:] == b"\x97"
+    cause = (
+        "cannot decode the file: it ends inside a character: its last line, line 3, ends "
+        f"with 0x97 at byte offset 63, the first byte of a CP932 character; {CUT_OFF}"
+    )
+    name = "courses_20260401.csv"
+    with pytest.raises(RawInputError) as raised:
+        parse_bytes("courses", name, data)
+    assert str(raised.value) == f"{name}: {cause}"
+    # from a landing folder, read in blocks that end inside characters: the same message
+    (tmp_path / "courses").mkdir()
+    (tmp_path / "courses" / name).write_bytes(data)
+    (landing_file,) = discover_files(tmp_path, "courses").files
+    for block_bytes in (3, readers.BLOCK_BYTES):
+        monkeypatch.setattr(readers, "BLOCK_BYTES", block_bytes)
+        with pytest.raises(RawInputError) as raised:
+            read_file(landing_file, tmp_path)
+        assert str(raised.value) == f"{tmp_path / 'courses' / name}: {cause}"
+
+
+def test_a_cp932_csv_with_a_bad_byte_before_its_end_is_not_called_cut_off():
+    # the same file with 0x97 in the middle of line 3 instead of at its end: 0x97 then `,` is
+    # no CP932 character (line 3, column 6: `K02,応` before it; byte offset 63)
+    data = (COURSES_HEADER + "K01,入門,3,true\nK02,応").encode("cp932") + b"\x97,5,false\n"
+    with pytest.raises(RawInputError) as raised:
+        parse_bytes("courses", "courses_20260401.csv", data)
+    message = str(raised.value)
+    assert "cut off" not in message
+    assert message.endswith(
+        "and not CP932 (line 3, column 6: byte 0x97 at byte offset 63, illegal multibyte sequence)"
+    )
+
+
+def test_a_utf8_csv_with_bom_cut_inside_its_last_character_says_it_looks_cut_off():
+    # bytes 0-2 the BOM, 3-43 the header, 44-61 line 2 (18 bytes in UTF-8), then line 3:
+    # `K02,` (62-65), 応 (66-68) and the first two bytes of 用 (E7 94 A8) at 69-70.
+    data = codecs.BOM_UTF8 + (COURSES_HEADER + "K01,入門,3,true\nK02,応用").encode()[:-1]
+    with pytest.raises(RawInputError) as raised:
+        parse_bytes("courses", "courses_20260401.csv", data)
+    assert str(raised.value) == (
+        "courses_20260401.csv: cannot decode the file: it ends inside a character: its last "
+        "line, line 3, ends with 0xE7 0x94 at byte offset 69, the first bytes of a UTF-8 "
+        f"character; {CUT_OFF}"
+    )
+
+
+def test_a_jsonl_file_cut_inside_its_last_character_says_it_looks_cut_off():
+    # line 1 is 26 bytes and a line feed (0-26); line 2 is `{"event_id":"` (27-39), then
+    # the first byte of あ (E3 81 82) at 40, where the file ends.
+    data = '{"event_id":"L1","x":null}\n{"event_id":"あ'.encode()[:-2]
+    with pytest.raises(RawInputError) as raised:
+        parse_bytes("logins", "logins_20260401.jsonl", data)
+    assert str(raised.value) == (
+        "logins_20260401.jsonl: cannot decode the file: it ends inside a character: its last "
+        "line, line 2, ends with 0xE3 at byte offset 40, the first byte of a UTF-8 character; "
+        f"{CUT_OFF}"
+    )
 
 
 # 45 + 1 and 31 + 1 characters, all ASCII: 78 characters

@@ -282,33 +282,104 @@ def check_not_utf16_or_utf32(head: bytes, label: str, *, only_utf8: bool = False
     )
 
 
+def _shown_bytes(data: bytes) -> str:
+    return " ".join(f"0x{byte:02X}" for byte in data)
+
+
+def _named_bytes(data: bytes) -> str:
+    """``byte 0x87`` or ``bytes 0xE3 0x81``."""
+    return f"{'byte' if len(data) == 1 else 'bytes'} {_shown_bytes(data)}"
+
+
+def _ends_inside_a_character(label: str, line: int, tail: bytes, offset: int, name: str) -> str:
+    """The message for a file whose last bytes begin a character that never ends."""
+    first = "the first byte" if len(tail) == 1 else "the first bytes"
+    return (
+        f"{label}: cannot decode the file: it ends inside a character: its last line, "
+        f"line {line}, ends with {_shown_bytes(tail)} at byte offset {offset}, {first} of a "
+        f"{name} character; the file looks cut off: deliver it again in full"
+    )
+
+
+def _cut_off(error: UnicodeDecodeError) -> bool:
+    """Whether the only problem the decoder met is a character that the data's end cuts off."""
+    return error.end == len(error.object) and error.reason in (
+        "unexpected end of data",  # UTF-8
+        "incomplete multibyte sequence",  # CP932
+    )
+
+
+def _undecodable(data: bytes, error: UnicodeDecodeError, encoding: str, base: int = 0) -> str:
+    """Where the first bytes ``data`` cannot be decoded by are, and why:
+    ``line L, column C: byte 0x87 at byte offset P, invalid start byte``.
+
+    Lines count line feeds (a line feed is never part of a UTF-8 or CP932 character) and
+    columns count characters, both from 1; ``base`` is where ``data`` starts in the file.
+    """
+    start = error.start
+    line_start = data.rfind(b"\n", 0, start) + 1
+    column = len(data[line_start:start].decode(encoding)) + 1
+    line = data.count(b"\n", 0, start) + 1
+    return (
+        f"line {line}, column {column}: {_named_bytes(data[start : error.end])} "
+        f"at byte offset {base + start}, {error.reason}"
+    )
+
+
+def _cut_off_message(
+    data: bytes, error: UnicodeDecodeError, name: str, label: str, base: int = 0
+) -> str:
+    return _ends_inside_a_character(
+        label, data.count(b"\n") + 1, data[error.start :], base + error.start, name
+    )
+
+
 def decode(data: bytes, label: str, *, only_utf8: bool = False) -> tuple[str, str]:
     """(text, encoding): UTF-8 with BOM, UTF-8, else CP932; ``RawInputError`` otherwise.
 
     With ``only_utf8`` (JSON exports), bytes that are not UTF-8 are never read as CP932.
-    UTF-16 and UTF-32 text is refused by name (``check_not_utf16_or_utf32``).
+    UTF-16 and UTF-32 text is refused by name (``check_not_utf16_or_utf32``). The error
+    names the line and column of the first bytes each encoding cannot decode; a file whose
+    only fault is a character cut off by its end is said to look cut off.
     """
     check_not_utf16_or_utf32(data[:SNIFF_BYTES], label, only_utf8=only_utf8)
     if data.startswith(codecs.BOM_UTF8):
+        body = data[len(codecs.BOM_UTF8) :]
         try:
-            return data[len(codecs.BOM_UTF8) :].decode("utf-8"), "utf-8-sig"
+            return body.decode("utf-8"), "utf-8-sig"
         except UnicodeDecodeError as exc:
+            base = len(codecs.BOM_UTF8)
+            if _cut_off(exc):
+                raise RawInputError(_cut_off_message(body, exc, "UTF-8", label, base)) from exc
             raise RawInputError(
-                f"{label}: starts with a UTF-8 BOM but is not UTF-8 ({exc})"
+                f"{label}: starts with a UTF-8 BOM but is not UTF-8 "
+                f"({_undecodable(body, exc, 'utf-8', base)})"
             ) from exc
     try:
         return data.decode("utf-8"), "utf-8"
     except UnicodeDecodeError as utf8_error:
+        if only_utf8 and _cut_off(utf8_error):
+            raise RawInputError(_cut_off_message(data, utf8_error, "UTF-8", label)) from utf8_error
+        not_utf8 = f"not UTF-8 ({_undecodable(data, utf8_error, 'utf-8')})"
         if only_utf8:
             raise RawInputError(
-                f"{label}: cannot decode the file: not UTF-8 ({utf8_error}); JSON exports are UTF-8"
+                f"{label}: cannot decode the file: {not_utf8}; JSON exports are UTF-8"
             ) from utf8_error
         try:
             return data.decode("cp932"), "cp932"
         except UnicodeDecodeError as cp932_error:
+            # the first encoding whose only fault is the end: all bytes before it are that
+            if _cut_off(utf8_error):
+                raise RawInputError(
+                    _cut_off_message(data, utf8_error, "UTF-8", label)
+                ) from cp932_error
+            if _cut_off(cp932_error):
+                raise RawInputError(
+                    _cut_off_message(data, cp932_error, "CP932", label)
+                ) from cp932_error
             raise RawInputError(
-                f"{label}: cannot decode the file: not UTF-8 ({utf8_error}) "
-                f"and not CP932 ({cp932_error})"
+                f"{label}: cannot decode the file: {not_utf8} "
+                f"and not CP932 ({_undecodable(data, cp932_error, 'cp932')})"
             ) from cp932_error
 
 
@@ -950,6 +1021,7 @@ def detect_encoding(path: str | Path, label: str | None = None, *, only_utf8: bo
             read = 0  # bytes decoded before the current block
             non_ascii = 0  # characters beyond ASCII decoded so far
             line_breaks = 0
+            column = 0  # characters decoded since the last line feed
             block = b""
             try:
                 with open(path, "rb") as handle:
@@ -957,19 +1029,39 @@ def detect_encoding(path: str | Path, label: str | None = None, *, only_utf8: bo
                         text = decoder.decode(block)
                         if encoding == "utf-8":  # only a UTF-8 failure is judged by them
                             non_ascii += len(text) - len(text.encode("ascii", "ignore"))
-                            line_breaks += text.count("\n")
+                            last_break = text.rfind("\n")
+                            if last_break >= 0:
+                                line_breaks += text.count("\n")
+                                column = len(text) - last_break - 1
+                            else:
+                                column += len(text)
                             read += len(block)
                 decoder.decode(b"", True)
             except UnicodeDecodeError as exc:
                 if encoding != "utf-8":
                     continue
-                before = block[: max(exc.start, 0)]  # the failing block up to the bad byte
+                # the decoder's bytes: those of the block, after any it held back from before
+                pending = exc.object
+                offset = read - (len(pending) - len(block))  # where they start in the file
+                before = pending[: exc.start]
                 text = before.decode(encoding, "ignore")
                 non_ascii += len(text) - len(text.encode("ascii", "ignore"))
                 if non_ascii >= DAMAGED_UTF8_MIN_CHARACTERS:
-                    line = line_breaks + before.count(b"\n") + 1
+                    line = line_breaks + text.count("\n") + 1
+                    if not block and exc.reason == "unexpected end of data":
+                        raise RawInputError(
+                            _ends_inside_a_character(
+                                label, line, pending[exc.start :], offset + exc.start, "UTF-8"
+                            )
+                        ) from exc
+                    if "\n" in text:
+                        column = len(text) - text.rfind("\n") - 1
+                    else:
+                        column += len(text)
+                    bad = _named_bytes(pending[exc.start : exc.end])
                     raise RawInputError(
-                        f"{label}: a damaged UTF-8 file: line {line} (byte {read + len(before)}) "
+                        f"{label}: a damaged UTF-8 file: line {line}, column {column + 1} "
+                        f"({bad} at byte offset {offset + exc.start}, {exc.reason}) "
                         f"is not UTF-8, after {non_ascii} characters that were; not read as CP932"
                     ) from exc
                 continue
