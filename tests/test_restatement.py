@@ -516,6 +516,169 @@ def test_the_guard_names_a_file_withdrawn_since_the_last_publication(
     assert f"- {late_file} (deal_status_events): withdrawn" in (result.description or "")
 
 
+def _deal_row(deal: str, owner: str, status: str, registered: str, changed: str) -> tuple:
+    return (
+        deal,
+        "P001",
+        owner,
+        f"顧客{deal}",
+        "飲食",
+        "1-5",
+        "standard",
+        status,
+        None,
+        jst(registered),
+        jst(changed),
+        None,
+        None,
+    )
+
+
+def test_a_snapshot_with_a_quarantined_record_is_named_before_the_rows_to_declare(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A broken deals export: D002's record has a blank deal_id (quarantined) and the file
+    stops there, without D003. The guard names the snapshot, the quarantined line and the
+    events left without their deal, before the rows to declare."""
+    warehouse_path = tmp_path / "warehouse.duckdb"
+    monkeypatch.setenv("PRM_WAREHOUSE_PATH", str(warehouse_path))
+    with duckdb.connect(str(warehouse_path)) as con:
+        create_raw_tables(con)
+        _insert_raw_rows(con)
+    project_dir = PROJECT_ROOT / "dbt_project"
+    selection = BUILD_SELECTION + " int_reference_violations"
+
+    _dbt(project_dir, tmp_path, "build", "--select", selection)
+    with duckdb.connect(str(warehouse_path)) as con:
+        # April: D001, D002 and D003 are registered (04-06, 04-10, 04-12) and enter
+        # approach (04-06, 04-10, 04-12).
+        assert _programme_figures(con, "approach_count") == [
+            (APRIL, 3.0),
+            (dt.date(2026, 5, 1), 0.0),
+        ]
+        # published after the rows above were loaded (2026-05-11 12:00 UTC)
+        restatement.publish_kpi_figures(
+            con, AS_OF, publication_id="first", published_at=SECOND_PUBLISHED_AT
+        )
+        # The next day's deals snapshot, loaded 2026-05-12 03:00 UTC: D001 on line 2, D002's
+        # record on line 3 with a blank deal_id (quarantined), and no line for D003. Two
+        # deals are missing for one unreadable record: neither keeps its earlier row.
+        loaded_at = "2026-05-12 03:00:00+00"
+        row = _deal_row("D001", "U001", "提案済み", "2026-04-06 09:00", "2026-05-08 10:00")
+        con.execute(
+            f"insert into raw.deals values ({', '.join(['?'] * 17)})",
+            [*row, "deals_20260512.csv", "2026-05-12", 2, loaded_at],
+        )
+        con.execute(
+            "insert into raw._quarantine values (?, ?, ?, ?, ?, ?, ?)",
+            [
+                "deals",
+                "deals_20260512.csv",
+                3,
+                "deal_id: required value missing",
+                ",P001,U002,顧客D002",
+                loaded_at,
+                None,
+            ],
+        )
+
+    _dbt(project_dir, tmp_path, "build", "--select", selection)
+    with duckdb.connect(str(warehouse_path)) as con:
+        differences = restatement.check_restatements(con)
+        # Only D001 is left of April's three deals: one registered deal, one approach (and
+        # one approach_planned, the stage skipped on entering approach), 3 -> 1; U002 owns no
+        # deal any more and is no longer activated, U001 still is: 2 -> 1. Both scopes.
+        assert [
+            (d.kpi_key, d.month_start, d.scope_type, d.old_value, d.new_value) for d in differences
+        ] == [
+            ("activated_individuals", APRIL, "partner", 2.0, 1.0),
+            ("activated_individuals", APRIL, "programme", 2.0, 1.0),
+            ("approach_count", APRIL, "partner", 3.0, 1.0),
+            ("approach_count", APRIL, "programme", 3.0, 1.0),
+            ("approach_planned_count", APRIL, "partner", 3.0, 1.0),
+            ("approach_planned_count", APRIL, "programme", 3.0, 1.0),
+            ("deals_registered", APRIL, "partner", 3.0, 1.0),
+            ("deals_registered", APRIL, "programme", 3.0, 1.0),
+        ]
+        causes = restatement.likely_causes(con, differences)
+        assert causes.since == SECOND_PUBLISHED_AT
+        # No event file arrived; nothing was withdrawn.
+        assert (causes.arrivals, causes.withdrawn) == ([], [])
+        assert causes.snapshots == [
+            restatement.SnapshotLoad(
+                "deals", "deals_20260512.csv", 1, dt.datetime(2026, 5, 12, 3, tzinfo=dt.UTC)
+            )
+        ]
+        assert causes.quarantined == [
+            restatement.QuarantinedFile(
+                "deals",
+                "deals_20260512.csv",
+                1,
+                ((3, None, "deal_id: required value missing"),),
+            )
+        ]
+        # E4, E5 (D002) and E6 (D003), lines 5 to 7 of the events file, now refer to an
+        # unknown deal.
+        assert causes.violations == [
+            restatement.ReferenceViolations(
+                "deal_status_events",
+                "deal_status_events_20260511.csv",
+                3,
+                5,
+                "deal_id D002 is not a known deal",
+            )
+        ]
+        with pytest.raises(ValueError) as raised:
+            restatement.publish_kpi_figures(con, AS_OF, published_at=SECOND_PUBLISHED_AT)
+    lines = str(raised.value).splitlines()
+    assert lines[9:18] == [
+        "No event loaded since the last publication (2026-05-11 12:00 UTC) is dated in those "
+        "months.",
+        "Snapshot files loaded since the last publication (the newest export of a source "
+        "replaces the previous one: a record it lacks leaves the figures), a possible cause:",
+        "- deals_20260512.csv (deals): 1 row loaded on 2026-05-12 03:00 UTC",
+        "Rows quarantined since the last publication (raw._quarantine; they are not loaded), "
+        "a possible cause:",
+        "- deals_20260512.csv (deals): 1 row quarantined, line 3: deal_id: required value missing",
+        "Rows left out of the figures for referring to an unknown firm, person, deal or other "
+        "entity (intermediate.int_reference_violations):",
+        "- deal_status_events_20260511.csv (deal_status_events): 3 rows, first on line 5: "
+        "deal_id D002 is not a known deal",
+        "A change caused by a broken export is not a restatement: deliver the corrected export "
+        "again under the same name (or remove the file with `prm-warehouse withdraw <source> "
+        "<file name>`) and build again.",
+        "If the new figures are right, add to seeds/kpi_restatements.csv (write why in place "
+        "of <reason>):",
+    ]
+    # one row per KPI and month
+    assert [line.split(",")[0] for line in lines[18:]] == [
+        "activated_individuals",
+        "approach_count",
+        "approach_planned_count",
+        "deals_registered",
+    ]
+    result = restatement.build_restatement_check()(_check_context(warehouse_path))
+    assert result.passed is False
+    assert (result.description or "").splitlines()[9:18] == lines[9:18]
+    assert result.metadata["snapshot_files"].value == (
+        "- deals_20260512.csv (deals): 1 row loaded on 2026-05-12 03:00 UTC"
+    )
+    assert "line 3: deal_id: required value missing" in (result.metadata["quarantined_files"].value)
+
+
+def test_the_quarantined_rows_of_a_file_are_counted_and_the_first_few_shown() -> None:
+    quarantined = restatement.QuarantinedFile(
+        "deals",
+        "deals_20260512.csv",
+        5,
+        ((3, None, "deal_id: required value missing"), (7, "D9", "registered_at: not a time")),
+    )
+    assert quarantined.describe() == (
+        "deals_20260512.csv (deals): 5 rows quarantined, line 3: deal_id: required value "
+        "missing; line 7 (D9): registered_at: not a time; ..."
+    )
+
+
 def test_a_declaration_dated_by_the_publication_ids_utc_day_is_named_with_the_row_to_add(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -569,7 +732,8 @@ def test_a_declaration_dated_by_the_publication_ids_utc_day_is_named_with_the_ro
         f"- proposal_count 2026-04 programme programme: published 0 (publication "
         f"{publication_id}), now 2",
         "No event loaded since the last publication (2026-05-11 16:30 UTC) is dated in those "
-        "months: the change comes from a snapshot or a definition (seeds, models).",
+        "months, and no file was loaded, quarantined or withdrawn since then: the change "
+        "comes from a definition (seeds, models).",
         "Declarations dated too early to cover them (a declaration covers the figures "
         "published on or before its declared_on, a Japan-time date):",
         "- proposal_count 2026-04 every scope: declared_on 2026-05-11 is before 2026-05-12, "

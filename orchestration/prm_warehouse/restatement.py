@@ -39,11 +39,12 @@ import logging
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
 import dagster as dg
 import duckdb
 
-from .raw.contract import SOURCES
+from .raw.contract import MANIFEST_TABLE, QUARANTINE_TABLE, RAW_SCHEMA, SOURCES
 from .raw.withdraw import Withdrawal, withdrawals_since
 from .resources import WarehouseResource
 from .serving import publication_id_of_run
@@ -499,15 +500,10 @@ def publish_kpi_figures(
     """
     undeclared = check_restatements(con)
     if undeclared:
-        since, arrivals = late_arrivals(con, undeclared)
-        withdrawn = withdrawals_since(con, since) if since is not None else []
+        causes = likely_causes(con, undeclared)
         raise ValueError(
             failure_message(
-                undeclared,
-                since=since,
-                arrivals=arrivals,
-                withdrawn=withdrawn,
-                declarations=read_declarations(con),
+                undeclared, **_cause_arguments(causes), declarations=read_declarations(con)
             )
         )
     published_at = published_at or dt.datetime.now(dt.UTC)
@@ -592,6 +588,202 @@ def late_arrivals(
             for file_name, count, file_months in rows
         ]
     return since, arrivals
+
+
+@dataclass(frozen=True)
+class SnapshotLoad:
+    """A snapshot file loaded since the last publication: the newest export of its source
+    replaces the previous one, so a record it lacks leaves the figures."""
+
+    source: str
+    file_name: str
+    rows: int
+    loaded_at: dt.datetime
+
+    def describe(self) -> str:
+        noun = "row" if self.rows == 1 else "rows"
+        return (
+            f"{self.file_name} ({self.source}): {self.rows} {noun} loaded on "
+            f"{self.loaded_at.astimezone(dt.UTC):%Y-%m-%d %H:%M} UTC"
+        )
+
+
+@dataclass(frozen=True)
+class QuarantinedFile:
+    """Rows of one file set aside in ``raw._quarantine`` since the last publication, with
+    the first few of them: (line number, record key, reason)."""
+
+    source: str
+    file_name: str
+    rows: int
+    first: tuple[tuple[int | None, str | None, str], ...]
+
+    def describe(self) -> str:
+        noun = "row" if self.rows == 1 else "rows"
+        shown = "; ".join(
+            f"line {line if line is not None else '?'}"
+            + (f" ({key})" if key else "")
+            + f": {reason}"
+            for line, key, reason in self.first
+        )
+        more = "; ..." if self.rows > len(self.first) else ""
+        return f"{self.file_name} ({self.source}): {self.rows} {noun} quarantined, {shown}{more}"
+
+
+@dataclass(frozen=True)
+class ReferenceViolations:
+    """Rows of one file that refer to an entity the newest snapshots do not know
+    (``intermediate.int_reference_violations``), with the first of them."""
+
+    source: str
+    file_name: str
+    rows: int
+    first_line: int
+    first_reason: str
+
+    def describe(self) -> str:
+        noun = "row" if self.rows == 1 else "rows"
+        return (
+            f"{self.file_name} ({self.source}): {self.rows} {noun}, first on line "
+            f"{self.first_line}: {self.first_reason}"
+        )
+
+
+REFERENCE_VIOLATIONS_TABLE = "intermediate.int_reference_violations"
+# How many quarantined rows of one file the message shows.
+QUARANTINED_ROWS_SHOWN = 3
+
+
+def _tables(con: duckdb.DuckDBPyConnection, schema: str) -> set[str]:
+    return {
+        name
+        for (name,) in con.execute(
+            "select table_name from information_schema.tables where table_schema = ?", [schema]
+        ).fetchall()
+    }
+
+
+def snapshots_loaded_since(
+    con: duckdb.DuckDBPyConnection, since: dt.datetime
+) -> list[SnapshotLoad]:
+    """The snapshot files loaded after `since`: their rows in the raw tables, and the files
+    the load manifest lists with no row loaded (every record quarantined)."""
+    present = _tables(con, RAW_SCHEMA)
+    if MANIFEST_TABLE not in present:
+        return []
+    loads: list[SnapshotLoad] = []
+    for source in SOURCES:
+        if source.kind != "snapshot" or source.name not in present:
+            continue
+        rows = con.execute(
+            f"""
+            with
+
+            loaded as (
+                select _file_name as file_name, count(*) as row_count, max(_loaded_at) as loaded_at
+                from {RAW_SCHEMA}.{source.name}
+                where _loaded_at > $since
+                group by _file_name
+            ),
+
+            listed as (
+                select file_name, loaded_at
+                from {RAW_SCHEMA}.{MANIFEST_TABLE}
+                where source = $source and loaded_at > $since
+            )
+
+            select
+                coalesce(loaded.file_name, listed.file_name) as file_name,
+                coalesce(loaded.row_count, 0) as row_count,
+                coalesce(loaded.loaded_at, listed.loaded_at) as loaded_at
+            from loaded
+            full join listed
+                on loaded.file_name = listed.file_name
+            order by loaded_at, file_name
+            """,
+            {"since": since, "source": source.name},
+        ).fetchall()
+        loads += [SnapshotLoad(source.name, *row) for row in rows]
+    return sorted(loads, key=lambda load: (load.loaded_at, load.source, load.file_name))
+
+
+def quarantined_since(
+    con: duckdb.DuckDBPyConnection, since: dt.datetime, *, shown: int = QUARANTINED_ROWS_SHOWN
+) -> list[QuarantinedFile]:
+    """The rows quarantined after `since`, counted per file, with the first `shown` of each."""
+    if QUARANTINE_TABLE not in _tables(con, RAW_SCHEMA):
+        return []
+    rows = con.execute(
+        f"""
+        select
+            source,
+            file_name,
+            count(*) as row_count,
+            list(line_number order by line_number nulls last)[1:$shown] as lines,
+            list(record_key order by line_number nulls last)[1:$shown] as record_keys,
+            list(reason order by line_number nulls last)[1:$shown] as reasons
+        from {RAW_SCHEMA}.{QUARANTINE_TABLE}
+        where loaded_at > $since
+        group by source, file_name
+        order by source, file_name
+        """,
+        {"since": since, "shown": shown},
+    ).fetchall()
+    return [
+        QuarantinedFile(source, file_name, count, tuple(zip(lines, keys, reasons, strict=True)))
+        for source, file_name, count, lines, keys, reasons in rows
+    ]
+
+
+def reference_violations(con: duckdb.DuckDBPyConnection) -> list[ReferenceViolations]:
+    """The rows the build left out for referring to an unknown entity, counted per source
+    and file (none when ``intermediate.int_reference_violations`` was not built)."""
+    schema, name = REFERENCE_VIOLATIONS_TABLE.split(".")
+    if name not in _tables(con, schema):
+        return []
+    rows = con.execute(
+        f"""
+        select
+            source_name,
+            file_name,
+            count(*) as row_count,
+            min(line_number) as first_line,
+            arg_min(reason, line_number) as first_reason
+        from {REFERENCE_VIOLATIONS_TABLE}
+        group by source_name, file_name
+        order by source_name, file_name
+        """
+    ).fetchall()
+    return [ReferenceViolations(*row) for row in rows]
+
+
+@dataclass(frozen=True)
+class Causes:
+    """Where a change of closed months may come from, found in the warehouse: everything
+    since the last publication (`since`), and the rows left out for broken references."""
+
+    since: dt.datetime | None = None
+    arrivals: Sequence[Arrival] = ()
+    withdrawn: Sequence[Withdrawal] = ()
+    snapshots: Sequence[SnapshotLoad] = ()
+    quarantined: Sequence[QuarantinedFile] = ()
+    violations: Sequence[ReferenceViolations] = ()
+
+
+def likely_causes(con: duckdb.DuckDBPyConnection, differences: Sequence[Difference]) -> Causes:
+    """The late events, withdrawn files, snapshot files and quarantined rows since the last
+    publication, and the reference violations, for the message of the guard."""
+    since, arrivals = late_arrivals(con, differences)
+    if since is None:
+        return Causes()
+    return Causes(
+        since,
+        arrivals,
+        withdrawals_since(con, since),
+        snapshots_loaded_since(con, since),
+        quarantined_since(con, since),
+        reference_violations(con),
+    )
 
 
 # What a suggested declaration says in place of the reason, which only its author knows.
@@ -722,15 +914,19 @@ def failure_message(
     since: dt.datetime | None = None,
     arrivals: Sequence[Arrival] = (),
     withdrawn: Sequence[Withdrawal] = (),
+    snapshots: Sequence[SnapshotLoad] = (),
+    quarantined: Sequence[QuarantinedFile] = (),
+    violations: Sequence[ReferenceViolations] = (),
     declarations: Sequence[Declaration] = (),
     today: dt.date | None = None,
     limit: int = 20,
 ) -> str:
-    """What the guard says: the changed figures; where the change may come from (the event
-    files loaded since the last publication, `since`, with rows dated in the changed months,
-    and the files withdrawn since then); the existing `declarations` of those figures dated
-    too early; and the rows to add to seeds/kpi_restatements.csv to accept the change. Each
-    list stops after `limit` lines."""
+    """What the guard says: the changed figures; where the change may come from (since the
+    last publication, `since`: the event files with rows dated in the changed months, the
+    files withdrawn, the snapshot files loaded and the rows quarantined; and the rows left
+    out for referring to an unknown entity); the existing `declarations` of those figures
+    dated too early; and the rows to add to seeds/kpi_restatements.csv to accept the change.
+    Each list stops after `limit` lines."""
 
     def bounded(items: Sequence[str], more: str = "") -> list[str]:
         if len(items) <= limit:
@@ -749,7 +945,7 @@ def failure_message(
                 f"Events loaded since the last publication ({published}) dated in those months:"
             )
             lines += bounded([f"- {arrival.describe()}" for arrival in arrivals], " files")
-        elif withdrawn:
+        elif withdrawn or snapshots or quarantined:
             lines.append(
                 f"No event loaded since the last publication ({published}) is dated in those "
                 "months."
@@ -757,7 +953,8 @@ def failure_message(
         else:
             lines.append(
                 f"No event loaded since the last publication ({published}) is dated in those "
-                "months: the change comes from a snapshot or a definition (seeds, models)."
+                "months, and no file was loaded, quarantined or withdrawn since then: the "
+                "change comes from a definition (seeds, models)."
             )
         if withdrawn:
             lines.append(
@@ -765,6 +962,31 @@ def failure_message(
                 "a possible cause:"
             )
             lines += bounded([f"- {withdrawal.describe()}" for withdrawal in withdrawn], " files")
+        if snapshots:
+            lines.append(
+                "Snapshot files loaded since the last publication (the newest export of a "
+                "source replaces the previous one: a record it lacks leaves the figures), a "
+                "possible cause:"
+            )
+            lines += bounded([f"- {snapshot.describe()}" for snapshot in snapshots], " files")
+        if quarantined:
+            lines.append(
+                "Rows quarantined since the last publication (raw._quarantine; they are not "
+                "loaded), a possible cause:"
+            )
+            lines += bounded([f"- {file.describe()}" for file in quarantined], " files")
+        if violations:
+            lines.append(
+                "Rows left out of the figures for referring to an unknown firm, person, deal "
+                f"or other entity ({REFERENCE_VIOLATIONS_TABLE}):"
+            )
+            lines += bounded([f"- {file.describe()}" for file in violations], " files")
+        if snapshots or quarantined:
+            lines.append(
+                "A change caused by a broken export is not a restatement: deliver the "
+                "corrected export again under the same name (or remove the file with "
+                "`prm-warehouse withdraw <source> <file name>`) and build again."
+            )
     rows, early = declarations_needed(differences, declarations, today=today)
     if early:
         lines.append(
@@ -787,6 +1009,29 @@ def failure_message(
     return "\n".join(lines)
 
 
+class _Described(Protocol):
+    def describe(self) -> str: ...
+
+
+def _listed(items: Sequence[_Described], limit: int = 50) -> dg.MetadataValue:
+    """The first `limit` items, one line each, as check metadata."""
+    return dg.MetadataValue.md(
+        "\n".join(f"- {item.describe()}" for item in items[:limit]) or "none"
+    )
+
+
+def _cause_arguments(causes: Causes) -> dict:
+    """`causes` as the keyword arguments of :func:`failure_message`."""
+    return {
+        "since": causes.since,
+        "arrivals": causes.arrivals,
+        "withdrawn": causes.withdrawn,
+        "snapshots": causes.snapshots,
+        "quarantined": causes.quarantined,
+        "violations": causes.violations,
+    }
+
+
 def build_restatement_check(
     kpi_monthly_key: dg.AssetKey = KPI_MONTHLY_ASSET_KEY,
 ) -> dg.AssetChecksDefinition:
@@ -806,36 +1051,27 @@ def build_restatement_check(
     ) -> dg.AssetCheckResult:
         with warehouse.connect() as con:
             undeclared = check_restatements(con)
-            since, arrivals = late_arrivals(con, undeclared) if undeclared else (None, [])
-            withdrawn = withdrawals_since(con, since) if since is not None else []
+            causes = likely_causes(con, undeclared) if undeclared else Causes()
             declarations = read_declarations(con) if undeclared else []
         context.log.info("%d undeclared restatement(s) found.", len(undeclared))
         rows, _ = declarations_needed(undeclared, declarations)
+
         return dg.AssetCheckResult(
             passed=not undeclared,
             severity=dg.AssetCheckSeverity.ERROR,
             description=(
-                failure_message(
-                    undeclared,
-                    since=since,
-                    arrivals=arrivals,
-                    withdrawn=withdrawn,
-                    declarations=declarations,
-                )
+                failure_message(undeclared, **_cause_arguments(causes), declarations=declarations)
                 if undeclared
                 else None
             ),
             metadata={
                 "undeclared_differences": len(undeclared),
-                "differences": dg.MetadataValue.md(
-                    "\n".join(f"- {d.describe()}" for d in undeclared[:50]) or "none"
-                ),
-                "late_event_files": dg.MetadataValue.md(
-                    "\n".join(f"- {a.describe()}" for a in arrivals[:50]) or "none"
-                ),
-                "withdrawn_files": dg.MetadataValue.md(
-                    "\n".join(f"- {w.describe()}" for w in withdrawn[:50]) or "none"
-                ),
+                "differences": _listed(undeclared),
+                "late_event_files": _listed(causes.arrivals),
+                "withdrawn_files": _listed(causes.withdrawn),
+                "snapshot_files": _listed(causes.snapshots),
+                "quarantined_files": _listed(causes.quarantined),
+                "reference_violations": _listed(causes.violations),
                 # every row to add to seeds/kpi_restatements.csv, unbounded
                 "declaration_rows": dg.MetadataValue.md(
                     "```csv\n" + "\n".join(row.csv_row() for row in rows) + "\n```"
