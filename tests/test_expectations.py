@@ -722,11 +722,11 @@ def test_log_line_of_a_mart_suite(tmp_path: Path) -> None:
 
 def test_log_line_says_what_was_validated(valid_warehouse: Path) -> None:
     # deals: 6 required columns (not null) + key + label + band + 2 instants + planned date +
-    # mrr in rows, 1 schema, 2 volume, 2 quarantine, 2 snapshot gates = 20. The newest deals
+    # mrr in rows, 1 schema, 2 volume, 2 quarantine, 3 snapshot gates = 21. The newest deals
     # file holds 2 rows; the newest export day is one, the manifest two deals files, and the
     # newest file is compared with the one before it.
     assert validate("deals", valid_warehouse).summary() == (
-        "suite raw_deals: 20 expectations on schema (the table's columns), rows (2 rows), "
+        "suite raw_deals: 21 expectations on schema (the table's columns), rows (2 rows), "
         "volume (1 export day), quarantine (2 files), snapshots (1 file); 0 error and 0 warn "
         "failures"
     )
@@ -737,10 +737,10 @@ def test_log_line_says_what_was_validated(valid_warehouse: Path) -> None:
         result = _materialize_with_check(valid_warehouse, "courses", instance)
         messages = [entry.user_message for entry in instance.all_logs(result.run_id)]
     # courses: key unique, course_id (its one required column) not null and lesson_count in
-    # rows, 1 schema, 2 volume, 2 quarantine, 2 snapshot gates = 10. One courses file: the
+    # rows, 1 schema, 2 volume, 2 quarantine, 3 snapshot gates = 11. One courses file: the
     # snapshot frame has nothing to compare.
     assert (
-        "suite raw_courses: 10 expectations on schema (the table's columns), rows (2 rows), "
+        "suite raw_courses: 11 expectations on schema (the table's columns), rows (2 rows), "
         "volume (1 export day), quarantine (1 file), snapshots (0 files); 0 error and 0 warn "
         "failures"
     ) in messages
@@ -803,7 +803,11 @@ def _quarantine_with_key(path: Path, source: str, file_name: str, key: str) -> N
 
 
 SNAPSHOT_ERROR = ("expect_column_values_to_be_between(missing_entity_share)", "error")
-SNAPSHOT_WARN = (
+SNAPSHOT_KEPT_WARN = (
+    "expect_column_values_to_be_between(missing_entities_kept_for_unreadable_keys)",
+    "warn",
+)
+SNAPSHOT_DROPPED_WARN = (
     "expect_column_values_to_be_between(missing_entities_beside_unreadable_keys)",
     "warn",
 )
@@ -852,18 +856,52 @@ def test_snapshot_missing_share_threshold(
 
 def test_a_key_that_could_not_be_read_warns_with_the_missing_entity(tmp_path: Path) -> None:
     # D040's record today is quarantined with a blank deal_id: 1 of 40 (2.5 %) gone, under the
-    # error's 5 %, but the quarantined record without a key may be it
+    # error's 5 %, but the quarantined record without a key may be it; one lacking key for one
+    # unreadable record: staging keeps D040's row of yesterday
     files = _deal_snapshots(range(1, 41), list(range(1, 40)))
     quarantine = [("deals", "deals_20261031.csv", 1)]
     result = validate("deals", build_warehouse(tmp_path / "wh.duckdb", files, quarantine))
     # 1 of the file's 40 records quarantined (2.5 %) is above the 1 % warning as well
-    assert failed(result) == {SNAPSHOT_WARN, QUARANTINE_WARN}
+    assert failed(result) == {SNAPSHOT_KEPT_WARN, QUARANTINE_WARN}
     assert result.success
     (failure,) = [failure for failure in result.failures if failure.frame == "snapshots"]
     assert failure.details == (
         "deals_20261031.csv (39 records read, 1 quarantined, 1 of them without a readable "
         "deal_id) lacks 1 of the 40 deal_ids of deals_20261030.csv (2.5%): D040",
     )
+    assert failure.reason == (
+        "no deal_id of the previous file lacking while records of the newest file were "
+        "quarantined without a readable deal_id: each lacking entity may be one of those "
+        "records, and staging keeps its row of the previous file until an export with readable "
+        "keys is delivered"
+    )
+
+
+@pytest.mark.parametrize(
+    ("newest", "unreadable", "expected"),
+    [
+        # 2 lacking (D039, D040) for 2 unreadable records: each may be one of them
+        pytest.param(list(range(1, 39)), 2, SNAPSHOT_KEPT_WARN, id="as-many-kept"),
+        # 2 lacking for 1 unreadable record: at least one deal was removed, which is unknown
+        pytest.param(list(range(1, 39)), 1, SNAPSHOT_DROPPED_WARN, id="more-lacking-dropped"),
+        # 1 lacking for 3 unreadable records
+        pytest.param(list(range(1, 40)), 3, SNAPSHOT_KEPT_WARN, id="fewer-kept"),
+    ],
+)
+def test_lacking_keys_beside_unreadable_keys_warn_kept_or_dropped(
+    tmp_path: Path, newest: list[int], unreadable: int, expected: tuple[str, str]
+) -> None:
+    files = _deal_snapshots(range(1, 41), newest)
+    quarantine = [("deals", "deals_20261031.csv", unreadable)]
+    result = validate("deals", build_warehouse(tmp_path / "wh.duckdb", files, quarantine))
+    assert failed(result) == {expected, QUARANTINE_WARN}
+    assert result.success
+    (failure,) = [failure for failure in result.failures if failure.frame == "snapshots"]
+    if expected == SNAPSHOT_DROPPED_WARN:
+        assert failure.reason.endswith(
+            "more entities lack than records could not be read, so which were removed is "
+            "unknown, and they drop out of the marts"
+        )
 
 
 def test_a_quarantined_record_whose_key_was_read_is_not_missing(tmp_path: Path) -> None:

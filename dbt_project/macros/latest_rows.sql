@@ -10,19 +10,29 @@
     and, should that file hold a key twice, the copy on the later line.
 
     With `quarantine` (the loaders' quarantine relation) and `source_name`, a record of the
-    newest file that was quarantined does not make its entity vanish: when the quarantine
-    names its key and the newest file has no readable row of that key, the entity's latest
-    readable row of an earlier file is kept instead (its _file_name tells which). An entity
-    that is simply absent from the newest file is gone, as before. -#}
+    newest file that was quarantined does not make its entity vanish; the entity's latest
+    readable row of an earlier file is kept instead (its _file_name tells which):
+    - when the quarantine names the record's key and the newest file has no readable row of
+      that key;
+    - when the quarantine could not read the key (record_key is null): the keys of the
+      previous file (the one before the newest, by _export_date, then _file_name) that the
+      newest file lacks, neither as a readable row nor as a quarantined record with its key,
+      are kept as long as there are no more of them than such records (every lacking key can
+      be one of them). More lacking keys than unreadable records is ambiguous (some entities
+      were removed): none of them is kept.
+    An entity that is simply absent from the newest file is gone, as before. -#}
 {% macro latest_snapshot_rows(relation, key, quarantine=none, source_name=none) -%}
+    {%- set newest_file_name -%}
+        (
+            select max(_file_name) from {{ relation }}
+            where _export_date = (select max(_export_date) from {{ relation }})
+        )
+    {%- endset %}
     {%- set in_newest_file -%}
         delivered._export_date = (
             select max(_export_date) from {{ relation }}
         )
-        and delivered._file_name = (
-            select max(_file_name) from {{ relation }}
-            where _export_date = (select max(_export_date) from {{ relation }})
-        )
+        and delivered._file_name = {{ newest_file_name }}
     {%- endset %}
     select ranked.*
     from (
@@ -38,6 +48,42 @@
     ) as ranked
     where ranked._row_rank_in_file = 1
     {%- if quarantine is not none %}
+    {%- set newest_quarantined -%}
+        {{ quarantine }} as quarantined
+        where
+            quarantined.source = '{{ source_name }}'
+            and quarantined.file_name = {{ newest_file_name }}
+    {%- endset %}
+    {%- set newest_keys -%}
+        select newest.{{ key }}
+        from {{ relation }} as newest
+        where
+            newest._export_date = (select max(_export_date) from {{ relation }})
+            and newest._file_name = {{ newest_file_name }}
+            and newest.{{ key }} is not null
+    {%- endset %}
+    {%- set keyed_quarantined_keys -%}
+        select quarantined.record_key
+        from {{ newest_quarantined }}
+            and quarantined.record_key is not null
+    {%- endset %}
+    {#- the previous file's keys the newest file lacks, as a row or as a keyed record -#}
+    {%- set lacking_keys -%}
+        select previous.{{ key }}
+        from (
+            select
+                delivered.{{ key }},
+                dense_rank() over (
+                    order by delivered._export_date desc, delivered._file_name desc
+                ) as _file_rank
+            from {{ relation }} as delivered
+        ) as previous
+        where
+            previous._file_rank = 2
+            and previous.{{ key }} is not null
+            and previous.{{ key }} not in ({{ newest_keys }})
+            and previous.{{ key }} not in ({{ keyed_quarantined_keys }})
+    {%- endset %}
 
     union all
 
@@ -55,26 +101,19 @@
         from {{ relation }} as delivered
         where
             not ({{ in_newest_file }})
-            and delivered.{{ key }} in (
-                select quarantined.record_key
-                from {{ quarantine }} as quarantined
-                where
-                    quarantined.source = '{{ source_name }}'
-                    and quarantined.record_key is not null
-                    and quarantined.file_name = (
-                        select max(_file_name) from {{ relation }}
-                        where _export_date = (select max(_export_date) from {{ relation }})
+            and delivered.{{ key }} not in ({{ newest_keys }})
+            and (
+                delivered.{{ key }} in ({{ keyed_quarantined_keys }})
+                or (
+                    delivered.{{ key }} in ({{ lacking_keys }})
+                    and (
+                        select count(distinct lacking.{{ key }})
+                        from ({{ lacking_keys }}) as lacking
+                    ) <= (
+                        select count(*) from {{ newest_quarantined }}
+                            and quarantined.record_key is null
                     )
-            )
-            and delivered.{{ key }} not in (
-                select newest.{{ key }}
-                from {{ relation }} as newest
-                where
-                    newest._export_date = (select max(_export_date) from {{ relation }})
-                    and newest._file_name = (
-                        select max(_file_name) from {{ relation }}
-                        where _export_date = (select max(_export_date) from {{ relation }})
-                    )
+                )
             )
     ) as carried
     where carried._row_rank_in_file = 1

@@ -15,7 +15,8 @@ Every raw suite validates four frames read from the warehouse, a snapshot source
 - ``quarantine``: per delivered file, the share of its records in ``raw._quarantine``; a file
   of which every record was quarantined blocks whatever its size;
 - ``snapshots`` (snapshot sources): the keys of the previous snapshot file that the newest one
-  lacks (a cut-off, empty or header-only export; an entity whose key could not be read).
+  lacks (a cut-off, empty or header-only export; an entity whose key could not be read, kept
+  by staging while the lacking keys are no more than the records without a readable key).
 
 The ``volume``, ``quarantine`` and ``snapshots`` frames are narrowed the same way: GX sees the
 export day or the files that may break a gate, none on a normal day.
@@ -351,7 +352,10 @@ def snapshot_frame(source: Source) -> Frame:
     counts): the previous file's keys that the newest file lacks.
 
     A key the newest file holds in a quarantined record (``record_key``) is not lacking: staging
-    keeps that entity's last readable row. One row, or none while the source has one file.
+    keeps that entity's last readable row. Lacking keys beside quarantined records whose key
+    could not be read warn: when there are no more of them than such records, staging keeps
+    their rows of the previous file (``latest_snapshot_rows``); otherwise they drop out. One
+    row, or none while the source has one file.
     """
     source_name = sql_literal(source.name)
     table = table_sql(source)
@@ -436,7 +440,12 @@ select
     *,
     missing_entities / nullif(previous_entities, 0) as missing_entity_share,
     case
-        when newest_unreadable_keys > 0 then missing_entities
+        when newest_unreadable_keys > 0 and missing_entities <= newest_unreadable_keys
+            then missing_entities
+    end as missing_entities_kept_for_unreadable_keys,
+    case
+        when newest_unreadable_keys > 0 and missing_entities > newest_unreadable_keys
+            then missing_entities
     end as missing_entities_beside_unreadable_keys
 from final
 """
@@ -450,6 +459,7 @@ from final
         "missing_entities": "bigint",
         "missing_keys_shown": "varchar",
         "missing_entity_share": "double",
+        "missing_entities_kept_for_unreadable_keys": "bigint",
         "missing_entities_beside_unreadable_keys": "bigint",
     }
 
@@ -491,11 +501,21 @@ from final
             ),
             warn(
                 gxe.ExpectColumnValuesToBeBetween(
+                    column="missing_entities_kept_for_unreadable_keys", max_value=0
+                ),
+                f"no {source.key} of the previous file lacking while records of the newest file "
+                f"were quarantined without a readable {source.key}: each lacking entity may be "
+                "one of those records, and staging keeps its row of the previous file until an "
+                "export with readable keys is delivered",
+            ),
+            warn(
+                gxe.ExpectColumnValuesToBeBetween(
                     column="missing_entities_beside_unreadable_keys", max_value=0
                 ),
                 f"no {source.key} of the previous file lacking while records of the newest file "
-                f"were quarantined without a readable {source.key}: the lacking entities may be "
-                "those records, and they drop out of the marts",
+                f"were quarantined without a readable {source.key}: more entities lack than "
+                "records could not be read, so which were removed is unknown, and they drop out "
+                "of the marts",
             ),
         ),
     )
