@@ -68,18 +68,33 @@
             and quarantined.record_key is not null
     {%- endset %}
     {#- the previous file's keys the newest file lacks, as a row or as a keyed record -#}
+    {%- set not_in_newest_file -%}
+        not (
+            earlier._export_date = (select max(_export_date) from {{ relation }})
+            and earlier._file_name = {{ newest_file_name }}
+        )
+    {%- endset %}
+    {%- set previous_export_date -%}
+        (
+            select max(earlier._export_date) from {{ relation }} as earlier
+            where {{ not_in_newest_file }}
+        )
+    {%- endset %}
+    {#- scalar subqueries, not a rank over every delivered row: one pass each -#}
+    {%- set previous_file_name -%}
+        (
+            select max(earlier._file_name) from {{ relation }} as earlier
+            where
+                {{ not_in_newest_file }}
+                and earlier._export_date = {{ previous_export_date }}
+        )
+    {%- endset %}
     {%- set lacking_keys -%}
         select previous.{{ key }}
-        from (
-            select
-                delivered.{{ key }},
-                dense_rank() over (
-                    order by delivered._export_date desc, delivered._file_name desc
-                ) as _file_rank
-            from {{ relation }} as delivered
-        ) as previous
+        from {{ relation }} as previous
         where
-            previous._file_rank = 2
+            previous._export_date = {{ previous_export_date }}
+            and previous._file_name = {{ previous_file_name }}
             and previous.{{ key }} is not null
             and previous.{{ key }} not in ({{ newest_keys }})
             and previous.{{ key }} not in ({{ keyed_quarantined_keys }})
