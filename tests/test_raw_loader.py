@@ -537,7 +537,8 @@ def test_a_utf8_csv_with_a_damaged_byte_is_refused_and_never_read_as_cp932(landi
     assert str(raised.value) == (
         f"{landing / 'deal_status_events' / 'deal_status_events_20260401.csv'}: a damaged "
         "UTF-8 file: line 9, column 5 (byte 0xFF at byte offset 352, invalid start byte) is "
-        "not UTF-8, after 28 characters that were; not read as CP932"
+        "not UTF-8, although the 28 non-ASCII characters before it were; the file is not read "
+        "as CP932 either: deliver it again as UTF-8"
     )
     assert con.execute("select count(*) from raw.deal_status_events").fetchone() == (0,)
 
@@ -563,7 +564,8 @@ def test_a_damaged_utf8_csv_names_the_column_whatever_the_blocks(
         load_source(con, "deal_status_events", landing, loaded_at=LOADED_AT)
     assert str(raised.value) == (
         f"{path}: a damaged UTF-8 file: line 9, column 8 (byte 0xFF at byte offset 357, "
-        "invalid start byte) is not UTF-8, after 29 characters that were; not read as CP932"
+        "invalid start byte) is not UTF-8, although the 29 non-ASCII characters before it were; "
+        "the file is not read as CP932 either: deliver it again as UTF-8"
     )
 
 

@@ -1062,7 +1062,8 @@ def detect_encoding(path: str | Path, label: str | None = None, *, only_utf8: bo
                     raise RawInputError(
                         f"{label}: a damaged UTF-8 file: line {line}, column {column + 1} "
                         f"({bad} at byte offset {offset + exc.start}, {exc.reason}) "
-                        f"is not UTF-8, after {non_ascii} characters that were; not read as CP932"
+                        f"is not UTF-8, although the {non_ascii} non-ASCII characters before it "
+                        "were; the file is not read as CP932 either: deliver it again as UTF-8"
                     ) from exc
                 continue
             return encoding
