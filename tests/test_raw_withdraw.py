@@ -56,7 +56,8 @@ def test_withdrawing_a_file_removes_only_that_file(tmp_path: Path) -> None:
 def test_withdrawing_an_unknown_file_or_source_says_so(tmp_path: Path) -> None:
     con = duckdb.connect(str(tmp_path / "wh.duckdb"))
     load_source(con, SOURCES_BY_NAME["logins"], _landing(tmp_path))
-    with pytest.raises(ValueError, match=r"logins/logins_20261101\.jsonl was never loaded"):
+    never_loaded = r"logins/logins_20261101\.jsonl was never loaded into this warehouse: nothing"
+    with pytest.raises(ValueError, match=never_loaded):
         withdraw_file(con, "logins", "logins_20261101.jsonl")
     with pytest.raises(ValueError, match="unknown source 'login'"):
         withdraw_file(con, "login", "logins_20261030.jsonl")

@@ -65,7 +65,10 @@ def withdraw_file(
         [source, file_name],
     ).fetchone()
     if not delivered:
-        raise ValueError(f"{source}/{file_name} was never loaded into this warehouse")
+        raise ValueError(
+            f"{source}/{file_name} was never loaded into this warehouse: nothing to withdraw; "
+            "remove it from the landing folder if it should not be read"
+        )
     withdrawn_at = withdrawn_at or dt.datetime.now(dt.UTC)
     con.execute(WITHDRAWALS_DDL)  # a warehouse built before withdrawals were recorded
     con.execute("begin transaction")
