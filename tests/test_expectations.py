@@ -331,6 +331,22 @@ def test_raw_suite_fails_for_the_intended_reason(
     assert result.success_by_severity == {"error": not blocking, "warn": blocking}
 
 
+def test_free_text_roles_warn_only_when_most_people_have_one(tmp_path: Path) -> None:
+    # one of the two people of the newest snapshot in a usual role: 50%, the least that passes
+    files = fixture_files()
+    _set("partner_users_20261031.csv", 1, job_role="事務長")(files)
+    result = validate("partner_users", build_warehouse(tmp_path / "half.duckdb", files))
+    assert failed(result) == set()
+    # neither of them: 0% in a usual role, a warning that names both rows
+    _set("partner_users_20261031.csv", 0, job_role="ＩＴ担当")(files)
+    result = validate("partner_users", build_warehouse(tmp_path / "none.duckdb", files))
+    assert failed(result) == {("expect_column_values_to_be_in_set(job_role)", "warn")}
+    (failure,) = result.failures
+    assert failure.unexpected_count == 2
+    assert failure.file_names == ("partner_users_20261031.csv",)
+    assert result.success
+
+
 def test_renamed_column_names_the_missing_column(tmp_path: Path) -> None:
     warehouse = build_warehouse(tmp_path / "wh.duckdb", fixture_files())
     _rename_prefecture(warehouse)
