@@ -540,6 +540,56 @@ def test_status_labels_unchecked_without_the_seed(tmp_path: Path) -> None:
     )
 
 
+def test_an_unmapped_label_names_its_first_japan_day_and_the_seed_row_to_add(
+    tmp_path: Path,
+) -> None:
+    files = fixture_files()
+    # S001 (line 2 of the older file): 2026-07-25 16:00 UTC is 2026-07-26 01:00 in Japan.
+    _set("deal_status_events_20261030.csv", 0, status="検討中", changed_at="2026-07-25T16:00:00Z")(
+        files
+    )
+    # S003 (line 3 of the newest file) carries the label later, on 2026-10-31 in Japan.
+    _set("deal_status_events_20261031.csv", 1, status="検討中")(files)
+    # S002 (line 2 of the newest file): 14:59 UTC is 23:59 in Japan, still 2026-07-25.
+    _set("deal_status_events_20261031.csv", 0, status="見積中", changed_at="2026-07-25T14:59:00Z")(
+        files
+    )
+    result = validate("deal_status_events", build_warehouse(tmp_path / "wh.duckdb", files))
+    assert failed(result) == {("expect_column_values_to_be_in_set(status)", "error")}
+    (failure,) = result.failures
+    assert failure.unexpected_count == 2  # two labels, in three rows
+    assert failure.file_names == (
+        "deal_status_events_20261030.csv",
+        "deal_status_events_20261031.csv",
+    )
+    assert result.description() == (
+        "suite raw_deal_status_events: expect_column_values_to_be_in_set(status) failed for "
+        "2 labels (unexpected: 検討中, 見積中): "
+        "検討中 in 2 rows, first on 2026-07-26 in Japan (2026-07-25 16:00 UTC, "
+        "deal_status_events_20261030.csv line 2): add `検討中,<stage>,<stage_rank>,2026-07-26,` "
+        "to seeds/deal_status_stage_map.csv; "
+        "見積中 in 1 row, first on 2026-07-25 in Japan (2026-07-25 14:59 UTC, "
+        "deal_status_events_20261031.csv line 2): add `見積中,<stage>,<stage_rank>,2026-07-25,` "
+        "to seeds/deal_status_stage_map.csv "
+        "(wanted: a label that deal_status_stage_map.csv does not map stops the build of the "
+        "marts; its row in seeds/deal_status_stage_map.csv has a valid_from on or before the "
+        "label's first day in Japan, and a stage of: approach_planned (1), approach (2), "
+        "proposal (3), proposal_agreed (4), won (5), lost (no rank), on_hold (no rank)) [error]"
+    )
+
+
+def test_a_deal_label_is_dated_by_its_earliest_update_in_japan(tmp_path: Path) -> None:
+    files = fixture_files()
+    # D002 (line 3 of the newest file), updated 2026-10-31 23:30 in Japan = 14:30 UTC
+    _set("deals_20261031.csv", 1, status="検討中")(files)
+    (failure,) = validate("deals", build_warehouse(tmp_path / "wh.duckdb", files)).failures
+    assert failure.details == (
+        "検討中 in 1 row, first on 2026-10-31 in Japan (2026-10-31 14:30 UTC, "
+        "deals_20261031.csv line 3): add `検討中,<stage>,<stage_rank>,2026-10-31,` to "
+        "seeds/deal_status_stage_map.csv",
+    )
+
+
 def test_seed_without_the_label_column_names_file_and_line(tmp_path: Path) -> None:
     seed = tmp_path / "deal_status_stage_map.csv"
     seed.write_text("label,stage\n失注,lost\n", encoding="utf-8")
@@ -737,14 +787,14 @@ def test_log_line_of_a_mart_suite(tmp_path: Path) -> None:
 
 
 def test_log_line_says_what_was_validated(valid_warehouse: Path) -> None:
-    # deals: 6 required columns (not null) + key + label + band + 2 instants + planned date +
-    # mrr in rows, 1 schema, 2 volume, 2 quarantine, 3 snapshot gates = 21. The newest deals
-    # file holds 2 rows; the newest export day is one, the manifest two deals files, and the
-    # newest file is compared with the one before it.
+    # deals: 6 required columns (not null) + key + band + 2 instants + planned date + mrr in
+    # rows, 1 schema, 2 volume, 2 quarantine, 3 snapshot gates, 1 label gate = 21. The newest
+    # deals file holds 2 rows with 2 labels; the newest export day is one, the manifest two
+    # deals files, and the newest file is compared with the one before it.
     assert validate("deals", valid_warehouse).summary() == (
         "suite raw_deals: 21 expectations on schema (the table's columns), rows (2 rows), "
-        "volume (1 export day), quarantine (2 files), snapshots (1 file); 0 error and 0 warn "
-        "failures"
+        "volume (1 export day), quarantine (2 files), snapshots (1 file), labels (2 labels); "
+        "0 error and 0 warn failures"
     )
     assert validate("fct_deal_funnel", valid_warehouse).summary() == (
         "suite mart_fct_deal_funnel: skipped, table marts.fct_deal_funnel does not exist yet"

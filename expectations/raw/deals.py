@@ -7,12 +7,13 @@ from prm_warehouse.quality.raw_suites import (
     date_within_window,
     instant_within_window,
     raw_suite_info,
-    status_label_gates,
+    status_label_frame,
     value_set,
 )
 from prm_warehouse.quality.spec import Suite, SuiteContext, warn
+from prm_warehouse.raw.contract import SOURCES_BY_NAME
 
-SUITE = raw_suite_info("deals", version=3, description="deals: unique ids, known status labels")
+SUITE = raw_suite_info("deals", version=4, description="deals: unique ids, known status labels")
 
 CLIENT_SIZE_BANDS = ("1-5", "6-20", "21-100", "101+")
 # A planned approach date lies ahead of the as-of date by design; a year is the plausible limit.
@@ -20,12 +21,11 @@ PLANNED_DAYS_AHEAD = 366
 
 
 def build(ctx: SuiteContext) -> Suite:
-    status_gates, notes = status_label_gates("status", ctx)
+    label_frames, notes = status_label_frame(SOURCES_BY_NAME["deals"], "status", "updated_at", ctx)
     return build_raw_suite(
         SUITE,
         zero_rows_severity="error",
         row_gates=(
-            *status_gates,
             value_set("client_size_band", CLIENT_SIZE_BANDS, "warn", "the portal's size bands"),
             # registered_at and updated_at date the deal's funnel entries: a wrong one moves
             # a deal between months.
@@ -37,5 +37,6 @@ def build(ctx: SuiteContext) -> Suite:
                 "expected monthly revenue is never negative",
             ),
         ),
+        extra_frames=label_frames,
         notes=notes,
     )

@@ -24,8 +24,12 @@ export day or the files that may break a gate, none on a normal day.
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
+import functools
+import textwrap
 from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 import great_expectations.expectations as gxe
@@ -560,19 +564,105 @@ def value_set(column: str, values: Iterable[str], severity: Severity, reason: st
     )
 
 
-def status_label_gates(column: str, ctx: SuiteContext) -> tuple[tuple[Gate, ...], tuple[str, ...]]:
-    """Status labels must be known to the stage-map seed (error); no seed, no gate (a note)."""
+def read_seed_stages(path: Path) -> tuple[str, ...]:
+    """The seed's stages in file order, each with its rank: "approach (2)", "lost (no rank)"."""
+    stages: list[str] = []
+    with path.open(encoding="utf-8-sig", newline="") as handle:
+        for row in csv.DictReader(handle):
+            stage = (row.get("stage") or "").strip()
+            rank = (row.get("stage_rank") or "").strip()
+            text = f"{stage} ({rank or 'no rank'})"
+            if stage and text not in stages:
+                stages.append(text)
+    return tuple(stages)
+
+
+def describe_unmapped_label(column: str, row: Mapping[str, Any]) -> str:
+    """One unmapped label of a labels frame in words, with the seed row that maps it."""
+    label, first_on = row[column], row["first_on"]
+    return (
+        f"{label} in {counted(row['occurrences'], 'row')}, first on {first_on} in Japan "
+        f"({row['first_at']}, {row['_file_name']} line {row['_line_number']}): add "
+        f"`{label},<stage>,<stage_rank>,{first_on},` to seeds/{STATUS_SEED}"
+    )
+
+
+def status_label_frame(
+    source: Source, column: str, time_column: str, ctx: SuiteContext
+) -> tuple[tuple[Frame, ...], tuple[str, ...]]:
+    """The labels of the rows staging uses must be mapped by the stage-map seed (error).
+
+    One row per label (in `column`). An unmapped label is named with the Japan-time date
+    of its earliest `time_column` in the whole table and the seed row to add with that date
+    as valid_from (a later valid_from leaves its first rows unmapped). No seed, no frame (a
+    note).
+    """
     seed = ctx.seeds_dir / STATUS_SEED
     if not seed.is_file():
         return (), (f"{column}: labels not checked, {seed} does not exist",)
     labels = read_seed_column(seed, STATUS_SEED_COLUMN)
-    gate = value_set(
-        column,
-        labels,
-        "error",
-        f"a label that {STATUS_SEED} does not map stops the build of the marts",
+    stages = read_seed_stages(seed)
+    label, time = quote(column), quote(time_column)
+    mapped = ", ".join(sql_literal(value) for value in labels) or "null"
+    sql = f"""
+with used as (
+    select distinct {label}
+    from (
+{textwrap.indent(rows_sql(source, [column]), " " * 8)}
     )
-    return (gate,), ()
+    where {label} is not null
+),
+
+unmapped as (
+    select
+        {label},
+        count(*) over (partition by {label}) as occurrences,
+        {time} as first_at,
+        _file_name,
+        _line_number
+    from {table_sql(source)}
+    where {label} is not null and {label} not in ({mapped})
+    qualify row_number() over (
+        partition by {label} order by {time} nulls last, _file_name, _line_number
+    ) = 1
+)
+
+select
+    used.{label},
+    unmapped.occurrences,
+    strftime(unmapped.first_at at time zone 'UTC', '%Y-%m-%d %H:%M UTC') as first_at,
+    strftime(timezone('Asia/Tokyo', unmapped.first_at), '%Y-%m-%d') as first_on,
+    unmapped._file_name,
+    unmapped._line_number
+from used
+left join unmapped on used.{label} = unmapped.{label}
+"""
+    frame = narrowed_frame(
+        "labels",
+        rows_sql=sql,
+        types={
+            column: "varchar",
+            "occurrences": "bigint",
+            "first_at": "varchar",
+            "first_on": "varchar",
+            "_file_name": "varchar",
+            "_line_number": "integer",
+        },
+        order_by=(column,),
+        unit="label",
+        describe_row=functools.partial(describe_unmapped_label, column),
+        gates=(
+            value_set(
+                column,
+                labels,
+                "error",
+                f"a label that {STATUS_SEED} does not map stops the build of the marts; its row "
+                f"in seeds/{STATUS_SEED} has a valid_from on or before the label's first day in "
+                f"Japan, and a stage of: {', '.join(stages)}",
+            ),
+        ),
+    )
+    return (frame,), ()
 
 
 def build_raw_suite(
