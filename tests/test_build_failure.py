@@ -91,13 +91,19 @@ def test_a_late_batch_of_which_nothing_could_be_read_blocks_the_build(
     assert not outcome.success
     (reason,) = [reason for reason in outcome.reasons() if "gx_raw_deal_status_events" in reason]
     # a file of two records is under the 100 records the share gate needs, but no record of
-    # it could be read: the error names the file, its counts and its share
+    # it could be read: the error names the file, its counts, its share, its lines with their
+    # reasons and the fix; the file is not warned of again
     assert reason.startswith(
         "check gx_raw_deal_status_events on raw/deal_status_events failed (ERROR): "
         "suite raw_deal_status_events: expect_column_values_to_be_between("
         "blocking_quarantined_share) failed for 1 file: 2 of 2 records quarantined (100%) in "
-        "deal_status_events_20261031_late.csv (wanted: "
+        "deal_status_events_20261031_late.csv "
+        "(line 2: changed_at: not a timestamp: '2026-10-30 25:00:00'; "
+        "line 3: changed_at: not a timestamp: '2026-10-30 25:00:00') (wanted: "
     )
+    fix = "or removed with `prm-warehouse withdraw deal_status_events FILE_NAME`) [error]"
+    assert fix in reason
+    assert "expect_column_values_to_be_between(quarantined_share)" not in reason
     assert "marts/fct_deal_funnel" not in outcome.materialized
     assert _publication(tmp_path / "serving.duckdb") == published_before
 

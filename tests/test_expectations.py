@@ -459,23 +459,25 @@ def test_quarantined_share_thresholds(tmp_path: Path) -> None:
         ("expect_column_values_to_be_between(blocking_quarantined_share)", "error"),
     }
     by_severity = {failure.severity: failure for failure in result.failures}
-    assert by_severity["warn"].file_names == (
-        "logins_20261029.jsonl",
-        "logins_20261030.jsonl",
-        "logins_20261031.jsonl",
-    )
+    # the file that blocks is not warned of again: the warning names the other two
+    assert by_severity["warn"].file_names == ("logins_20261030.jsonl", "logins_20261031.jsonl")
     assert by_severity["error"].file_names == ("logins_20261029.jsonl",)
     # errors come first in the description: they are what blocks. A row of the frame is a
-    # file, and each failing file is named with its counts and share.
+    # file, and each failing file is named with its counts, its share and its first three
+    # quarantined lines (build_warehouse numbers them from line 100), the error with its fix.
     assert result.description() == (
         "suite raw_logins: expect_column_values_to_be_between(blocking_quarantined_share) "
         "failed for 1 file: 6 of 100 records quarantined (6%) in logins_20261029.jsonl "
+        "(line 100: unreadable date; line 101: unreadable date; line 102: unreadable date; "
+        "and 3 more in raw._quarantine) "
         "(wanted: at most 5% of the records of a file of 100 or more quarantined, and at least "
-        "one record of every file read) [error]; "
-        "expect_column_values_to_be_between(quarantined_share) failed for 3 files: "
-        "6 of 100 records quarantined (6%) in logins_20261029.jsonl; "
-        "1 of 20 records quarantined (5%) in logins_20261030.jsonl; "
+        "one record of every file read; a blocking file is mended by delivering it again, "
+        "corrected, under the same name, or removed with "
+        "`prm-warehouse withdraw logins FILE_NAME`) [error]; "
+        "expect_column_values_to_be_between(quarantined_share) failed for 2 files: "
+        "1 of 20 records quarantined (5%) in logins_20261030.jsonl (line 100: unreadable date); "
         "1 of 3 records quarantined (33.3%) in logins_20261031.jsonl "
+        "(line 100: unreadable date) "
         "(wanted: at most 1% of a file's records quarantined) [warn]"
     )
 
@@ -491,20 +493,70 @@ def test_a_small_file_of_which_nothing_was_read_blocks(tmp_path: Path) -> None:
     result = validate(
         "deal_status_events", build_warehouse(tmp_path / "wh.duckdb", files, quarantine)
     )
-    # 2 / 2 = 100 %: above the warning's 1 %, and a file with no readable record blocks
-    # although it holds fewer than 100 records
+    # 2 / 2 = 100 %: a file with no readable record blocks although it holds fewer than 100
+    # records; it is above the warning's 1 % as well, but reported once, by the error
     assert failed(result) == {
         ("expect_column_values_to_be_between(blocking_quarantined_share)", "error"),
-        ("expect_column_values_to_be_between(quarantined_share)", "warn"),
     }
     assert not result.success
-    assert {failure.file_names for failure in result.failures} == {
-        ("deal_status_events_20261031_late.csv",)
-    }
+    assert result.failures[0].file_names == ("deal_status_events_20261031_late.csv",)
     assert result.description().startswith(
         "suite raw_deal_status_events: expect_column_values_to_be_between("
         "blocking_quarantined_share) failed for 1 file: 2 of 2 records quarantined (100%) in "
-        "deal_status_events_20261031_late.csv (wanted: "
+        "deal_status_events_20261031_late.csv (line 100: unreadable date; line 101: unreadable "
+        "date) (wanted: "
+    )
+
+
+def _quarantine_lines(path: Path, source: str, file_name: str, lines: dict[int, str]) -> None:
+    """Quarantined records of one file: line number -> reason, inserted in the given order."""
+    con = duckdb.connect(str(path))
+    try:
+        for line, reason in lines.items():
+            con.execute(
+                "insert into raw._quarantine (source, file_name, line_number, reason, record, "
+                "loaded_at) values (?, ?, ?, ?, '{}', now())",
+                [source, file_name, line, reason],
+            )
+    finally:
+        con.close()
+
+
+def test_a_quarantine_failure_shows_the_first_lines_and_their_reasons(tmp_path: Path) -> None:
+    files = fixture_files()
+    late = "deal_status_events_20261031_late.csv"
+    files["deal_status_events"].append({"file_name": late, "rows": []})
+    warehouse = build_warehouse(tmp_path / "wh.duckdb", files)
+    # five unreadable records, inserted out of line order: the message takes lines 2, 3, 4
+    _quarantine_lines(
+        warehouse,
+        "deal_status_events",
+        late,
+        {
+            5: "deal_id: required value missing",
+            3: "changed_at: not a timestamp: 'not-a-date'",
+            2: "event_id: required value missing",
+            6: "changed_at: not a timestamp: '2026-10-30 25:00:00'",
+            4: "status: required value missing",
+        },
+    )
+    result = validate("deal_status_events", warehouse)
+    assert failed(result) == {
+        ("expect_column_values_to_be_between(blocking_quarantined_share)", "error")
+    }
+    (failure,) = result.failures
+    assert failure.details == (
+        "5 of 5 records quarantined (100%) in deal_status_events_20261031_late.csv "
+        "(line 2: event_id: required value missing; "
+        "line 3: changed_at: not a timestamp: 'not-a-date'; "
+        "line 4: status: required value missing; "
+        "and 2 more in raw._quarantine)",
+    )
+    assert result.description().endswith(
+        "(wanted: at most 5% of the records of a file of 100 or more quarantined, and at least "
+        "one record of every file read; a blocking file is mended by delivering it again, "
+        "corrected, under the same name, or removed with "
+        "`prm-warehouse withdraw deal_status_events FILE_NAME`) [error]"
     )
 
 
@@ -524,7 +576,8 @@ def test_a_small_file_with_one_readable_record_only_warns(tmp_path: Path) -> Non
     assert failed(result) == {("expect_column_values_to_be_between(quarantined_share)", "warn")}
     assert result.success
     assert result.failures[0].details == (
-        "1 of 2 records quarantined (50%) in deal_status_events_20261031_late.csv",
+        "1 of 2 records quarantined (50%) in deal_status_events_20261031_late.csv "
+        "(line 100: unreadable date)",
     )
 
 

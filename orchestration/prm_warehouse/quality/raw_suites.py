@@ -13,7 +13,8 @@ Every raw suite validates four frames read from the warehouse, a snapshot source
 - ``volume``: the newest export day's row count from ``raw._load_manifest`` against the median
   of up to ``VOLUME_HISTORY_DAYS`` previous export days;
 - ``quarantine``: per delivered file, the share of its records in ``raw._quarantine``; a file
-  of which every record was quarantined blocks whatever its size;
+  of which every record was quarantined blocks whatever its size. A failure shows each file's
+  first quarantined lines with their reasons, and a file that blocks is not warned of again;
 - ``snapshots`` (snapshot sources): the keys of the previous snapshot file that the newest one
   lacks (a cut-off, empty or header-only export; an entity whose key could not be read, kept
   by staging while the lacking keys are no more than the records without a readable key).
@@ -72,6 +73,8 @@ QUARANTINE_ERROR_SHARE = 0.05
 # export (the loader's quarantine_share check still weighs it against the whole source). A file
 # of which every record was quarantined blocks whatever its size: nothing of it could be read.
 QUARANTINE_ERROR_MIN_RECORDS = 100
+# Quarantined lines (with their reasons) a quarantine failure shows per file.
+QUARANTINED_LINES_SHOWN = 3
 # Share of the previous snapshot file's entities (keys) the newest file may lack. The portal
 # rarely deletes anything (people and firms carry a status instead), so more than a twentieth
 # gone is an export cut off mid-file, not the business.
@@ -268,13 +271,21 @@ where ranked.day_rank = 1
 
 
 def describe_quarantined_file(row: Mapping[str, Any]) -> str:
-    """One file of a quarantine frame in words, for a failure's message."""
+    """One file of a quarantine frame in words, for a failure's message: its counts, then its
+    first quarantined lines with their reasons."""
     quarantined = row["rows_quarantined"]
     records = row["rows_loaded"] + quarantined
-    return (
+    text = (
         f"{quarantined:,} of {counted(records, 'record')} quarantined "
         f"({percent(quarantined / records)}) in {row['_file_name']}"
     )
+    if row.get("first_quarantined"):
+        text += f" ({row['first_quarantined']}"
+        more = quarantined - QUARANTINED_LINES_SHOWN
+        if more > 0:
+            text += f"; and {more:,} more in {RAW_SCHEMA}.{QUARANTINE_TABLE}"
+        text += ")"
+    return text
 
 
 def quarantine_frame(source: Source) -> Frame:
@@ -288,12 +299,26 @@ with loaded as (
     where source = {source_name}
 ),
 
+quarantine_lines as (
+    select
+        file_name,
+        line_number,
+        reason,
+        row_number() over (partition by file_name order by line_number) as position
+    from {RAW_SCHEMA}.{QUARANTINE_TABLE}
+    where source = {source_name}
+),
+
 quarantined as (
     select
         file_name,
-        count(*) as rows_quarantined
-    from {RAW_SCHEMA}.{QUARANTINE_TABLE}
-    where source = {source_name}
+        count(*) as rows_quarantined,
+        string_agg(
+            'line ' || coalesce(cast(line_number as varchar), '?') || ': ' || reason,
+            '; '
+            order by position
+        ) filter (where position <= {QUARANTINED_LINES_SHOWN}) as first_quarantined
+    from quarantine_lines
     group by file_name
 ),
 
@@ -301,26 +326,44 @@ final as (
     select
         coalesce(loaded.file_name, quarantined.file_name) as _file_name,
         coalesce(loaded.rows_loaded, 0) as rows_loaded,
-        coalesce(quarantined.rows_quarantined, 0) as rows_quarantined
+        coalesce(quarantined.rows_quarantined, 0) as rows_quarantined,
+        quarantined.first_quarantined
     from loaded
     full outer join quarantined on loaded.file_name = quarantined.file_name
+),
+
+shares as (
+    select
+        *,
+        rows_quarantined / nullif(rows_loaded + rows_quarantined, 0) as file_share,
+        case
+            when
+                rows_loaded + rows_quarantined >= {QUARANTINE_ERROR_MIN_RECORDS}
+                or (rows_loaded = 0 and rows_quarantined > 0)
+                then rows_quarantined / (rows_loaded + rows_quarantined)
+        end as blocking_quarantined_share
+    from final
 )
 
+-- quarantined_share is what the warning weighs: none for a file the error already blocks,
+-- so that a file is reported once, at the higher severity
 select
-    *,
-    rows_quarantined / nullif(rows_loaded + rows_quarantined, 0) as quarantined_share,
+    _file_name,
+    rows_loaded,
+    rows_quarantined,
+    first_quarantined,
     case
-        when
-            rows_loaded + rows_quarantined >= {QUARANTINE_ERROR_MIN_RECORDS}
-            or (rows_loaded = 0 and rows_quarantined > 0)
-            then rows_quarantined / (rows_loaded + rows_quarantined)
-    end as blocking_quarantined_share
-from final
+        when coalesce(blocking_quarantined_share, 0) <= {QUARANTINE_ERROR_SHARE}
+            then file_share
+    end as quarantined_share,
+    blocking_quarantined_share
+from shares
 """
     types = {
         "_file_name": "varchar",
         "rows_loaded": "bigint",
         "rows_quarantined": "bigint",
+        "first_quarantined": "varchar",
         "quarantined_share": "double",
         "blocking_quarantined_share": "double",
     }
@@ -344,7 +387,9 @@ from final
                 ),
                 f"at most {QUARANTINE_ERROR_SHARE:.0%} of the records of a file of "
                 f"{QUARANTINE_ERROR_MIN_RECORDS} or more quarantined, and at least one record "
-                "of every file read",
+                "of every file read; a blocking file is mended by delivering it again, "
+                "corrected, under the same name, or removed with "
+                f"`prm-warehouse withdraw {source.name} FILE_NAME`",
             ),
         ),
     )
