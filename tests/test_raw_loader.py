@@ -629,7 +629,8 @@ def test_a_utf8_csv_with_one_bad_byte_fails_its_load_naming_line_and_column(land
         f"{path}: cannot decode the file: "
         "not UTF-8 (line 3, column 5: byte 0x8A at byte offset 58, invalid start byte) "
         "and not CP932 (line 3, column 5: byte 0x8A at byte offset 58, "
-        "illegal multibyte sequence)"
+        "illegal multibyte sequence); the encoding is decided for the whole file: "
+        "deliver it again as UTF-8 or CP932"
     )
 
 

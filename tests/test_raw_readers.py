@@ -140,7 +140,8 @@ def test_undecodable_file_names_the_file_and_the_cause():
         "courses_20260401.csv: cannot decode the file: "
         "not UTF-8 (line 2, column 5: byte 0x85 at byte offset 45, invalid start byte) "
         "and not CP932 (line 2, column 5: byte 0x85 at byte offset 45, "
-        "illegal multibyte sequence)"
+        "illegal multibyte sequence); the encoding is decided for the whole file: "
+        "deliver it again as UTF-8 or CP932"
     )
 
 
@@ -161,7 +162,8 @@ def test_one_bad_byte_in_a_utf8_csv_is_named_by_line_and_column_in_each_encoding
         "courses_20260401.csv: cannot decode the file: "
         "not UTF-8 (line 3, column 7: byte 0x87 at byte offset 64, invalid start byte) "
         "and not CP932 (line 3, column 8: byte 0x87 at byte offset 64, "
-        "illegal multibyte sequence)"
+        "illegal multibyte sequence); the encoding is decided for the whole file: "
+        "deliver it again as UTF-8 or CP932"
     )
 
 
@@ -218,6 +220,7 @@ def test_a_cp932_csv_with_a_bad_byte_before_its_end_is_not_called_cut_off():
     assert "cut off" not in message
     assert message.endswith(
         "and not CP932 (line 3, column 6: byte 0x97 at byte offset 63, illegal multibyte sequence)"
+        "; the encoding is decided for the whole file: deliver it again as UTF-8 or CP932"
     )
 
 

@@ -379,7 +379,8 @@ def decode(data: bytes, label: str, *, only_utf8: bool = False) -> tuple[str, st
                 ) from cp932_error
             raise RawInputError(
                 f"{label}: cannot decode the file: {not_utf8} "
-                f"and not CP932 ({_undecodable(data, cp932_error, 'cp932')})"
+                f"and not CP932 ({_undecodable(data, cp932_error, 'cp932')}); the encoding is "
+                "decided for the whole file: deliver it again as UTF-8 or CP932"
             ) from cp932_error
 
 
