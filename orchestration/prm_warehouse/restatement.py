@@ -956,31 +956,33 @@ def failure_message(
                 "months, and no file was loaded, quarantined or withdrawn since then: the "
                 "change comes from a definition (seeds, models)."
             )
-        if withdrawn:
-            lines.append(
+        causes = (
+            (
                 "Files withdrawn since the last publication (their rows no longer count), "
-                "a possible cause:"
-            )
-            lines += bounded([f"- {withdrawal.describe()}" for withdrawal in withdrawn], " files")
-        if snapshots:
-            lines.append(
+                "a possible cause:",
+                withdrawn,
+            ),
+            (
                 "Snapshot files loaded since the last publication (the newest export of a "
                 "source replaces the previous one: a record it lacks leaves the figures), a "
-                "possible cause:"
-            )
-            lines += bounded([f"- {snapshot.describe()}" for snapshot in snapshots], " files")
-        if quarantined:
-            lines.append(
+                "possible cause:",
+                snapshots,
+            ),
+            (
                 "Rows quarantined since the last publication (raw._quarantine; they are not "
-                "loaded), a possible cause:"
-            )
-            lines += bounded([f"- {file.describe()}" for file in quarantined], " files")
-        if violations:
-            lines.append(
+                "loaded), a possible cause:",
+                quarantined,
+            ),
+            (
                 "Rows left out of the figures for referring to an unknown firm, person, deal "
-                f"or other entity ({REFERENCE_VIOLATIONS_TABLE}):"
-            )
-            lines += bounded([f"- {file.describe()}" for file in violations], " files")
+                f"or other entity ({REFERENCE_VIOLATIONS_TABLE}):",
+                violations,
+            ),
+        )
+        for heading, found in causes:
+            if found:
+                lines.append(heading)
+                lines += bounded([f"- {item.describe()}" for item in found], " files")
         if snapshots or quarantined:
             lines.append(
                 "A change caused by a broken export is not a restatement: deliver the "
